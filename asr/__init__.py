@@ -1,0 +1,38 @@
+"""asr: CTC speech recognition with TensorFlow/Keras, from audio file to transcript."""
+
+__version__ = "0.1.0"
+
+from asr.alphabet import Alphabet
+from asr.audio import audio_duration, load_audio
+from asr.constants import BLANK_INDEX, NUM_CLASSES, SAMPLE_RATE
+from asr.errors import AsrError, AudioError, ManifestError, ModelError, TextError
+from asr.features import FeatureConfig, Normalizer, compute_features
+from asr.manifest import Manifest, Utterance, read_manifest, write_manifest
+from asr.metrics import ErrorRates, cer, error_rates, wer
+from asr.text import normalize_text
+
+__all__ = [
+    "Alphabet",
+    "AsrError",
+    "AudioError",
+    "BLANK_INDEX",
+    "ErrorRates",
+    "FeatureConfig",
+    "Manifest",
+    "ManifestError",
+    "ModelError",
+    "NUM_CLASSES",
+    "Normalizer",
+    "SAMPLE_RATE",
+    "TextError",
+    "Utterance",
+    "audio_duration",
+    "cer",
+    "compute_features",
+    "error_rates",
+    "load_audio",
+    "normalize_text",
+    "read_manifest",
+    "wer",
+    "write_manifest",
+]

@@ -1,0 +1,37 @@
+"""The exceptions ``asr`` raises on bad input; each names the thing and the reason."""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class AsrError(Exception):
+    """Base class of every error ``asr`` raises on bad input or data."""
+
+
+class AudioError(AsrError):
+    """Audio that cannot be loaded: missing, empty, not audio, too short, not finite."""
+
+    def __init__(self, source: str | PathLike | None, reason: str):
+        self.source = None if source is None else str(source)
+        self.reason = reason
+        where = self.source if self.source is not None else "<array>"
+        super().__init__(f"{where}: {reason}")
+
+
+class TextError(AsrError):
+    """Text that the normaliser cannot map onto the alphabet."""
+
+
+class ManifestError(AsrError):
+    """A manifest line that is not a usable utterance."""
+
+    def __init__(self, path: str | PathLike, line: int, reason: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{self.path}:{line}: {reason}")
+
+
+class ModelError(AsrError):
+    """A model folder that is missing a part or holds a broken one."""
