@@ -1,0 +1,97 @@
+"""CTC training: a Keras model wrapper whose train and test steps use the true lengths.
+
+``CTCTrainer`` holds an acoustic model from :mod:`asr.models` and computes the
+CTC loss with each utterance's real number of output frames
+(:func:`asr.models.output_length` of its feature frames) and real label
+length, never the padded ones, so plain ``model.fit`` trains it.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from asr.constants import BLANK_INDEX  # noqa: E402
+from asr.models import output_length  # noqa: E402
+
+
+def ctc_loss(labels, log_probs, label_lengths, output_lengths, *, blank_index: int = BLANK_INDEX) -> tf.Tensor:
+    """Per-utterance CTC negative log-likelihood, with unalignable utterances zeroed.
+
+    Parameters
+    ----------
+    labels : int tensor [shape=(batch, symbols)]
+        Class ids, padded with anything past ``label_lengths``.
+    log_probs : float tensor [shape=(batch, frames, num_classes)]
+        The model's per-frame log-probabilities.
+    label_lengths, output_lengths : int tensor [shape=(batch,)]
+        True lengths of each label and each utterance's output frames.
+    blank_index : int
+        Class index of the blank.
+
+    Returns
+    -------
+    tf.Tensor [shape=(batch,), float32]
+        The loss of each utterance. Where it would be infinite (a label longer
+        than its frames, which the pipeline drops up front) it is 0, so one
+        bad utterance can never turn the batch's loss into inf or NaN.
+    """
+    loss = keras.ops.ctc_loss(tf.cast(labels, tf.int32), log_probs, tf.cast(label_lengths, tf.int32),
+                              tf.cast(output_lengths, tf.int32), mask_index=blank_index)
+    return tf.where(tf.math.is_finite(loss), loss, tf.zeros_like(loss))
+
+
+class CTCTrainer(keras.Model):
+    """Trains an acoustic model with CTC through ``fit``; evaluates its loss through ``evaluate``.
+
+    Batches are dicts with ``features`` (batch, frames, dim), ``feature_lengths``
+    (batch,), ``labels`` (batch, symbols) and ``label_lengths`` (batch,), as
+    :func:`asr.data.make_dataset` yields them.
+
+    Parameters
+    ----------
+    acoustic : keras.Model
+        A model from :func:`asr.models.build_model`.
+    blank_index : int
+    """
+
+    def __init__(self, acoustic: keras.Model, *, blank_index: int = BLANK_INDEX, **kwargs):
+        super().__init__(**kwargs)
+        self.acoustic = acoustic
+        self.blank_index = blank_index
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.built = acoustic.built  # its only weights are the acoustic model's
+
+    def call(self, features, training=False):
+        """Per-frame log-probabilities of padded features."""
+        return self.acoustic(features, training=training)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def _batch_loss(self, batch, training: bool) -> tf.Tensor:
+        """Mean CTC loss of a batch."""
+        log_probs = self.acoustic(batch["features"], training=training)
+        frames = output_length(self.acoustic, batch["feature_lengths"])
+        losses = ctc_loss(batch["labels"], log_probs, batch["label_lengths"], frames, blank_index=self.blank_index)
+        return tf.reduce_mean(losses)
+
+    def train_step(self, batch):
+        with tf.GradientTape() as tape:
+            loss = self._batch_loss(batch, training=True)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = loss / tf.cast(replicas, loss.dtype)
+        variables = self.acoustic.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply(gradients, variables)
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, batch):
+        self.loss_tracker.update_state(self._batch_loss(batch, training=False))
+        return {"loss": self.loss_tracker.result()}

@@ -1,0 +1,231 @@
+"""Acoustic model variants: features in, per-frame log-probabilities over the classes out.
+
+Every variant is a plain functional Keras model built from Keras' own layers
+only (no Lambda, no custom layers), so a saved model loads in Keras' safe mode.
+Its output has shape ``(batch, output_frames, num_classes)`` and holds
+log-softmax scores; :func:`output_length` gives ``output_frames`` exactly.
+
+The names follow the classic DNN speech recognizer walkthrough (``rnn``,
+``rnn_td``, ``cnn_rnn``, ``deep_rnn``, ``bidir_rnn``), plus ``cnn_bigru``, our
+default, and ``deepspeech2`` after Baidu's Deep Speech 2 and the Keras CTC example.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from asr.constants import NUM_CLASSES  # noqa: E402
+
+VARIANTS: dict[str, Callable[..., keras.Model]] = {}
+TIME_LAYERS = (layers.Conv1D, layers.Conv2D, layers.MaxPooling1D, layers.MaxPooling2D, layers.AveragePooling1D,
+               layers.AveragePooling2D)
+
+
+def variant(name: str):
+    """Register a model builder under ``name``."""
+
+    def register(builder):
+        VARIANTS[name] = builder
+        return builder
+
+    return register
+
+
+def build_model(name: str, *, input_dim: int, num_classes: int = NUM_CLASSES, **hparams) -> keras.Model:
+    """Build an acoustic model variant.
+
+    Parameters
+    ----------
+    name : str
+        One of ``VARIANTS``: rnn, rnn_td, cnn_rnn, deep_rnn, bidir_rnn, cnn_bigru, deepspeech2.
+    input_dim : int
+        Feature values per frame (161 for the default spectrogram).
+    num_classes : int
+        Output classes, the blank included.
+    **hparams
+        The variant's own options (units, layers, filters, ...); see each builder.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(batch, frames, input_dim)`` float32; output ``(batch,
+        output_length(frames), num_classes)`` log-probabilities.
+
+    Examples
+    --------
+    >>> model = build_model("cnn_bigru", input_dim=161, units=64, layers=1)  # doctest: +SKIP
+    >>> output_length(model, 100)  # doctest: +SKIP
+    50
+    """
+    if name not in VARIANTS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(VARIANTS)}")
+    if input_dim <= 0:
+        raise ValueError(f"input_dim must be positive, got {input_dim}")
+    try:
+        return VARIANTS[name](input_dim=input_dim, num_classes=num_classes, **hparams)
+    except TypeError as error:
+        raise ValueError(f"bad options for model {name!r}: {error}") from error
+
+
+def output_length(model: keras.Model, input_lengths):
+    """Output frames of ``model`` for inputs of ``input_lengths`` frames.
+
+    Reads the model's own convolution and pooling layers (kernel, stride,
+    dilation, padding on the time axis), so it holds for any model built here
+    and for one loaded from disk.
+
+    Parameters
+    ----------
+    model : keras.Model
+    input_lengths : int, np.ndarray or tf.Tensor of int
+        Frames of each input.
+
+    Returns
+    -------
+    Same type as ``input_lengths``
+        Frames of each output.
+    """
+    lengths = input_lengths
+    for layer in model.layers:
+        if isinstance(layer, TIME_LAYERS):
+            lengths = _layer_output_length(layer, lengths)
+    return lengths
+
+
+def _layer_output_length(layer, lengths):
+    """The time-axis length formula of one convolution or pooling layer."""
+    if isinstance(layer, (layers.Conv1D, layers.Conv2D)):
+        kernel, stride, dilation = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
+    else:
+        kernel, stride, dilation = layer.pool_size[0], layer.strides[0], 1
+    if layer.padding in ("same", "causal"):
+        return (lengths + stride - 1) // stride
+    return (lengths - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _inputs(input_dim: int) -> keras.KerasTensor:
+    """The features input, any number of frames."""
+    return keras.Input(shape=(None, input_dim), name="features")
+
+
+def _classifier(x, num_classes: int, *, time_distributed: bool = True) -> keras.KerasTensor:
+    """Per-frame scores, then log-softmax."""
+    dense = layers.Dense(num_classes, name="scores")
+    x = layers.TimeDistributed(dense, name="frame_scores")(x) if time_distributed else dense(x)
+    return layers.Activation("log_softmax", name="log_probs")(x)
+
+
+def _gru(units: int, name: str, dropout: float = 0.0) -> layers.GRU:
+    """A sequence-returning GRU."""
+    return layers.GRU(units, return_sequences=True, dropout=dropout, name=name)
+
+
+@variant("rnn")
+def rnn(*, input_dim: int, num_classes: int) -> keras.Model:
+    """One GRU whose units are the classes, straight into the softmax."""
+    inputs = _inputs(input_dim)
+    x = _gru(num_classes, "gru")(inputs)
+    outputs = layers.Activation("log_softmax", name="log_probs")(x)
+    return keras.Model(inputs, outputs, name="rnn")
+
+
+@variant("rnn_td")
+def rnn_td(*, input_dim: int, num_classes: int, units: int = 200) -> keras.Model:
+    """GRU, batch normalisation, TimeDistributed(Dense)."""
+    inputs = _inputs(input_dim)
+    x = _gru(units, "gru")(inputs)
+    x = layers.BatchNormalization(name="gru_norm")(x)
+    return keras.Model(inputs, _classifier(x, num_classes), name="rnn_td")
+
+
+@variant("cnn_rnn")
+def cnn_rnn(*, input_dim: int, num_classes: int, filters: int = 200, kernel_size: int = 11, stride: int = 2,
+            padding: str = "valid", units: int = 200) -> keras.Model:
+    """Conv1D, batch norm, GRU, batch norm, TimeDistributed(Dense)."""
+    inputs = _inputs(input_dim)
+    x = layers.Conv1D(filters, kernel_size, strides=stride, padding=padding, activation="relu", name="conv")(inputs)
+    x = layers.BatchNormalization(name="conv_norm")(x)
+    x = _gru(units, "gru")(x)
+    x = layers.BatchNormalization(name="gru_norm")(x)
+    return keras.Model(inputs, _classifier(x, num_classes), name="cnn_rnn")
+
+
+@variant("deep_rnn")
+def deep_rnn(*, input_dim: int, num_classes: int, units: int = 200, **options) -> keras.Model:
+    """Several GRU + batch norm layers, TimeDistributed(Dense); ``layers`` GRUs (default 2)."""
+    depth = options.pop("layers", 2)
+    if options:
+        raise TypeError(f"unexpected options {sorted(options)}")
+    inputs = _inputs(input_dim)
+    x = inputs
+    for i in range(depth):
+        x = _gru(units, f"gru_{i}")(x)
+        x = layers.BatchNormalization(name=f"gru_norm_{i}")(x)
+    return keras.Model(inputs, _classifier(x, num_classes), name="deep_rnn")
+
+
+@variant("bidir_rnn")
+def bidir_rnn(*, input_dim: int, num_classes: int, units: int = 200) -> keras.Model:
+    """One bidirectional GRU, TimeDistributed(Dense)."""
+    inputs = _inputs(input_dim)
+    x = layers.Bidirectional(_gru(units, "gru"), name="bigru")(inputs)
+    return keras.Model(inputs, _classifier(x, num_classes), name="bidir_rnn")
+
+
+@variant("cnn_bigru")
+def cnn_bigru(*, input_dim: int, num_classes: int, filters: int = 256, kernel_size: int = 11, stride: int = 2,
+              units: int = 256, dropout: float = 0.1, **options) -> keras.Model:
+    """Our default: a strided Conv1D front end, stacked BiGRUs with dropout, TimeDistributed(Dense).
+
+    Options: ``filters``, ``kernel_size``, ``stride`` (time reduction of the
+    front end), ``units`` (per direction), ``layers`` (BiGRU count, default 2),
+    ``dropout`` (after each BiGRU).
+    """
+    depth = options.pop("layers", 2)
+    if options:
+        raise TypeError(f"unexpected options {sorted(options)}")
+    inputs = _inputs(input_dim)
+    x = layers.Conv1D(filters, kernel_size, strides=stride, padding="same", use_bias=False, name="conv")(inputs)
+    x = layers.BatchNormalization(name="conv_norm")(x)
+    x = layers.ReLU(name="conv_relu")(x)
+    for i in range(depth):
+        x = layers.Bidirectional(_gru(units, f"gru_{i}"), name=f"bigru_{i}")(x)
+        x = layers.BatchNormalization(name=f"bigru_norm_{i}")(x)
+        x = layers.Dropout(dropout, name=f"bigru_dropout_{i}")(x)
+    return keras.Model(inputs, _classifier(x, num_classes), name="cnn_bigru")
+
+
+@variant("deepspeech2")
+def deepspeech2(*, input_dim: int, num_classes: int, filters: int = 32, units: int = 512, dense_units: int = 1024,
+                dropout: float = 0.5, **options) -> keras.Model:
+    """Two 2-D convolutions over (time, frequency), BiGRUs, a dense layer: the Keras CTC example's model.
+
+    Options: ``filters``, ``units`` (per direction), ``layers`` (BiGRU count,
+    default 5), ``dense_units``, ``dropout``.
+    """
+    depth = options.pop("layers", 5)
+    if options:
+        raise TypeError(f"unexpected options {sorted(options)}")
+    inputs = _inputs(input_dim)
+    x = layers.Reshape((-1, input_dim, 1), name="add_channel")(inputs)
+    x = layers.Conv2D(filters, (11, 41), strides=(2, 2), padding="same", use_bias=False, name="conv_1")(x)
+    x = layers.BatchNormalization(name="conv_1_norm")(x)
+    x = layers.ReLU(name="conv_1_relu")(x)
+    x = layers.Conv2D(filters, (11, 21), strides=(1, 2), padding="same", use_bias=False, name="conv_2")(x)
+    x = layers.BatchNormalization(name="conv_2_norm")(x)
+    x = layers.ReLU(name="conv_2_relu")(x)
+    frequency_bins = -(-(-(-input_dim // 2)) // 2)  # two "same" convolutions, stride 2 in frequency each
+    x = layers.Reshape((-1, frequency_bins * filters), name="merge_channels")(x)
+    for i in range(depth):
+        x = layers.Bidirectional(_gru(units, f"gru_{i}"), name=f"bigru_{i}")(x)
+        if i < depth - 1:
+            x = layers.Dropout(dropout, name=f"bigru_dropout_{i}")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dense_dropout")(x)
+    return keras.Model(inputs, _classifier(x, num_classes, time_distributed=False), name="deepspeech2")

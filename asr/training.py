@@ -1,0 +1,416 @@
+"""Training an acoustic model with CTC: config, checkpoints, resume, dev WER each epoch.
+
+A run writes one self-contained model folder::
+
+    OUTPUT/
+      config.json          the TrainConfig (model, features, optimiser, data)
+      model.keras          the best acoustic model so far (Keras safe mode loads it)
+      normalizer.json      feature statistics of the training data
+      alphabet.json        the output symbols and blank index
+      best.json            epoch and dev figures of model.keras
+      history.json/.csv    loss, learning rate, dev WER/CER per epoch
+      checkpoints/         epoch-NNNN.weights.h5 (model + optimiser) and epoch-NNNN.json
+      logs/                TensorBoard
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from asr.alphabet import Alphabet  # noqa: E402
+from asr.ctc import CTCTrainer  # noqa: E402
+from asr.data import (BatchPlan, FeatureTable, Perturbation, SpecAugment, cached_features,  # noqa: E402
+                      fit_normalizer, make_dataset, required_frames)
+from asr.decoders import greedy_decode  # noqa: E402
+from asr.features import FeatureConfig, Normalizer  # noqa: E402
+from asr.manifest import Utterance, read_manifest  # noqa: E402
+from asr.metrics import error_rates  # noqa: E402
+from asr.models import build_model, output_length  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; saved as ``config.json`` in the model folder."""
+
+    train_manifests: tuple[str, ...]  # JSON-lines manifests to train on
+    output: str  # the model folder to write
+    dev_manifests: tuple[str, ...] = ()  # manifests scored (greedy WER/CER) after each epoch
+    model: str = "cnn_bigru"  # a name from asr.models.VARIANTS
+    model_options: dict = field(default_factory=dict)  # the variant's hyper-parameters
+    features: FeatureConfig = FeatureConfig()
+    epochs: int = 30  # epochs in all, counting those already done when resuming
+    learning_rate: float = 1e-3  # peak, reached after the warm-up
+    warmup_epochs: float = 1.0  # linear warm-up, then cosine decay to final_learning_rate
+    final_learning_rate: float = 1e-5
+    clip_norm: float = 5.0  # global gradient-norm clipping
+    max_frames: int = 24_000  # padded feature frames in one batch
+    max_batch: int = 64  # utterances in one batch
+    max_duration: float = 20.0  # s: longer training utterances are left out
+    spec_augment: SpecAugment | None = SpecAugment()
+    speeds: tuple[float, ...] = (1.0,)  # speed perturbation: one cached copy of the data per factor
+    noise_snr_db: tuple[float, ...] = ()  # noise perturbation: one cached copy per SNR
+    sortagrad: bool = True  # first epoch shortest utterances first
+    patience: int = 10  # stop after this many epochs without a better dev score; 0 never
+    keep_checkpoints: int = 2  # newest epoch checkpoints kept (the best model is kept apart)
+    seed: int = 0
+    cache_dir: str = "cache/features"
+    strategy: str = "default"  # default | mirrored | multiworker (TF_CONFIG)
+
+    def __post_init__(self):
+        if not self.train_manifests:
+            raise ValueError("train_manifests must name at least one manifest")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.epochs < 1 or self.max_frames < 1 or self.max_batch < 1:
+            raise ValueError("epochs, max_frames and max_batch must be positive")
+        if not self.speeds or 1.0 not in self.speeds:
+            raise ValueError(f"speeds must include 1.0, got {self.speeds}")
+
+    def to_dict(self) -> dict:
+        """Plain values for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """Rebuild a config from :meth:`to_dict` output."""
+        values = dict(values)
+        values["features"] = FeatureConfig.from_dict(values["features"])
+        if values.get("spec_augment") is not None:
+            values["spec_augment"] = SpecAugment(**values["spec_augment"])
+        for name in ("train_manifests", "dev_manifests", "speeds", "noise_snr_db"):
+            values[name] = tuple(values.get(name, ()))
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    def save(self, path) -> None:
+        """Write as JSON."""
+        _write_json_atomically(Path(path), self.to_dict())
+
+    @classmethod
+    def load(cls, path) -> "TrainConfig":
+        """Read a config written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True, eq=False)
+class _Split:
+    """Utterances with their cached feature tables (one per perturbation) and labels."""
+
+    utterances: list[Utterance]
+    tables: list[FeatureTable]
+    labels: list[list[int]]
+    names: list[str]  # manifest of each utterance
+
+
+def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "auto") -> Path:
+    """Train (or resume training) and write the model folder ``config.output``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    resume : bool
+        Continue from the newest complete checkpoint in the folder, with its
+        optimiser state and epoch count; the folder's saved config is used,
+        with ``epochs`` taken from ``config``.
+    verbose : int or "auto"
+        Keras progress output.
+
+    Returns
+    -------
+    Path
+        The model folder.
+    """
+    strategy = _strategy(config.strategy)
+    output = Path(config.output)
+    if resume and (output / CONFIG_FILE).is_file():
+        config = replace(TrainConfig.load(output / CONFIG_FILE), epochs=config.epochs, output=config.output)
+    elif (output / CONFIG_FILE).is_file() and _checkpoints(output):
+        raise FileExistsError(f"{output} already holds a training run; pass resume=True (--resume) to continue it")
+    keras.utils.set_random_seed(config.seed)
+    alphabet = Alphabet()
+    chief = _is_chief(strategy)
+    train_split, normalizer = _prepare_training_data(config, alphabet)
+    dev_split = _prepare_dev_data(config, alphabet)
+    if chief:
+        output.mkdir(parents=True, exist_ok=True)
+        config.save(output / CONFIG_FILE)
+        normalizer.save(output / "normalizer.json")
+        alphabet.save(output / "alphabet.json")
+    with strategy.scope():
+        acoustic = build_model(config.model, input_dim=config.features.dim, num_classes=alphabet.num_classes,
+                               **config.model_options)
+    plan = BatchPlan(lengths=_alignable_lengths(train_split, acoustic), max_frames=config.max_frames,
+                     max_batch=config.max_batch, sortagrad=config.sortagrad, seed=config.seed)
+    steps_per_epoch = max(1, len(plan.batches(1)) // strategy.num_replicas_in_sync
+                          if config.strategy == "multiworker" else len(plan.batches(1)))
+    with strategy.scope():
+        trainer = CTCTrainer(acoustic, blank_index=alphabet.blank_index)
+        trainer.compile(optimizer=_optimizer(config, steps_per_epoch))
+        trainer.optimizer.build(acoustic.trainable_variables)
+    state = _restore(trainer, output) if resume else {"epoch": 0, "history": [], "best": None}
+    if state["epoch"] >= config.epochs:
+        logger.info("%s: already trained for %d epochs", output, state["epoch"])
+        return output
+    dataset = make_dataset(train_split.tables, train_split.labels, plan, normalizer=normalizer,
+                           spec_augment=config.spec_augment, first_epoch=state["epoch"],
+                           repeat=config.strategy == "multiworker")
+    callback = _EpochEnd(config, acoustic, dev_split, normalizer, alphabet, state, chief)
+    callbacks = [callback]
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(output / "logs"), write_graph=False))
+    logger.info("training %s (%d parameters) on %d utterances, %d batches an epoch", config.model,
+                acoustic.count_params(), len(train_split.utterances), steps_per_epoch)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ran out of data.*")
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        trainer.fit(dataset, epochs=config.epochs, initial_epoch=state["epoch"], callbacks=callbacks,
+                    verbose=verbose, steps_per_epoch=steps_per_epoch if config.strategy == "multiworker" else None)
+    return output
+
+
+def _strategy(name: str) -> tf.distribute.Strategy:
+    """The tf.distribute strategy of a name; multiworker reads TF_CONFIG."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the outputs (worker 0 or the chief of a multi-worker run)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                             and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Adam with linear warm-up and cosine decay, stepped per batch."""
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    decay = max(1, config.epochs * steps_per_epoch - warmup)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 100, decay_steps=decay,
+        alpha=config.final_learning_rate / config.learning_rate, warmup_target=config.learning_rate,
+        warmup_steps=warmup)
+    return keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=config.clip_norm)
+
+
+def _read_manifests(paths) -> tuple[list[Utterance], list[str]]:
+    """Utterances of several manifests and the manifest name of each."""
+    utterances, names = [], []
+    for path in paths:
+        manifest = read_manifest(path)
+        utterances.extend(manifest)
+        names.extend([Path(path).stem] * len(manifest))
+    return utterances, names
+
+
+def _prepare_training_data(config: TrainConfig, alphabet: Alphabet) -> tuple[_Split, Normalizer]:
+    """Training utterances, their cached features under each perturbation, the normaliser."""
+    utterances, names = _read_manifests(config.train_manifests)
+    kept = [i for i, u in enumerate(utterances) if u.duration <= config.max_duration]
+    if len(kept) < len(utterances):
+        logger.warning("left out %d training utterance(s) longer than %.0f s", len(utterances) - len(kept),
+                       config.max_duration)
+    utterances, names = [utterances[i] for i in kept], [names[i] for i in kept]
+    perturbations = [Perturbation(speed=speed) for speed in config.speeds]
+    perturbations += [Perturbation(noise_snr_db=snr, seed=config.seed) for snr in config.noise_snr_db]
+    tables = [cached_features(utterances, config.features, cache_dir=config.cache_dir, perturbation=p)
+              for p in perturbations]
+    normalizer = fit_normalizer(tables[0])
+    labels = [alphabet.encode(u.text) for u in utterances]
+    return _Split(utterances, tables, labels, names), normalizer
+
+
+def _prepare_dev_data(config: TrainConfig, alphabet: Alphabet) -> _Split | None:
+    """Dev utterances and their cached features, or None without dev manifests."""
+    if not config.dev_manifests:
+        return None
+    utterances, names = _read_manifests(config.dev_manifests)
+    table = cached_features(utterances, config.features, cache_dir=config.cache_dir)
+    return _Split(utterances, [table], [alphabet.encode(u.text) for u in utterances], names)
+
+
+def _alignable_lengths(split: _Split, acoustic: keras.Model) -> np.ndarray:
+    """Frames of each (perturbation, utterance), 0 where the label needs more frames than the model outputs."""
+    needed = np.array([required_frames(label) for label in split.labels])
+    lengths = np.stack([table.lengths for table in split.tables]).astype(np.int64)
+    unalignable = (output_length(acoustic, lengths) < needed[None, :]) & (lengths > 0)
+    dropped = np.flatnonzero(unalignable.any(axis=0))
+    for i in dropped[:20]:
+        logger.warning("%s: transcript of %d symbols is too long for its audio; utterance dropped",
+                       split.utterances[i].audio_filepath, len(split.labels[i]))
+    if dropped.size:
+        logger.warning("dropped %d utterance(s) whose transcripts CTC cannot align", dropped.size)
+    lengths[:, dropped] = 0
+    return lengths
+
+
+def greedy_transcripts(acoustic: keras.Model, table: FeatureTable, normalizer: Normalizer, alphabet: Alphabet, *,
+                       max_frames: int = 40_000) -> list[str]:
+    """Greedy transcripts of every utterance of a table (empty where its audio failed)."""
+    forward = tf.function(lambda x: acoustic(x, training=False), reduce_retracing=True)
+    transcripts = [""] * len(table.lengths)
+    plan = BatchPlan(lengths=table.lengths[None], max_frames=max_frames, max_batch=128, sortagrad=True)
+    for rows in plan.batches(0):
+        batch = [normalizer(table.utterance(int(i))) for i in rows]
+        longest = max(features.shape[0] for features in batch)
+        padded = np.stack([np.pad(f, ((0, longest - f.shape[0]), (0, 0))) for f in batch])
+        log_probs = forward(tf.constant(padded)).numpy()
+        frames = output_length(acoustic, table.lengths[rows].astype(np.int64))
+        for i, scores, n in zip(rows, log_probs, frames):
+            transcripts[int(i)] = greedy_decode(scores[: int(n)], alphabet=alphabet)
+    return transcripts
+
+
+def dev_scores(acoustic, split: _Split, normalizer: Normalizer, alphabet: Alphabet) -> dict[str, float]:
+    """Greedy WER and CER on the dev split, pooled and per manifest."""
+    hypotheses = greedy_transcripts(acoustic, split.tables[0], normalizer, alphabet)
+    references = [u.text for u in split.utterances]
+    scores = {}
+    for name in sorted(set(split.names)):
+        chosen = [i for i, n in enumerate(split.names) if n == name]
+        rates = error_rates([references[i] for i in chosen], [hypotheses[i] for i in chosen])
+        scores[f"dev_wer_{name}"], scores[f"dev_cer_{name}"] = rates.wer, rates.cer
+    pooled = error_rates(references, hypotheses)
+    scores["dev_wer"], scores["dev_cer"] = pooled.wer, pooled.cer
+    return scores
+
+
+class _EpochEnd(keras.callbacks.Callback):
+    """After each epoch: dev WER/CER, checkpoint, best model, history, early stopping."""
+
+    def __init__(self, config, acoustic, dev_split, normalizer, alphabet, state, chief):
+        super().__init__()
+        self.config, self.acoustic, self.dev_split = config, acoustic, dev_split
+        self.normalizer, self.alphabet, self.state, self.chief = normalizer, alphabet, state, chief
+        self.output = Path(config.output)
+        self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        record = {"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
+                  "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+                  "seconds": round(time.monotonic() - self.started, 1)}
+        if self.dev_split is not None:
+            scores = dev_scores(self.acoustic, self.dev_split, self.normalizer, self.alphabet)
+            record.update(scores)
+            logs.update(scores)
+            logger.info("epoch %d: dev WER %.4f CER %.4f", epoch + 1, scores["dev_wer"], scores["dev_cer"])
+        self.state["history"].append(record)
+        self.state["epoch"] = epoch + 1
+        improved = self._update_best(record)
+        if self.chief:
+            if improved:
+                _export(self.acoustic, self.output, record)
+            _write_history(self.output, self.state["history"])
+            _save_checkpoint(self.model, self.output, self.state, keep=self.config.keep_checkpoints)
+        if self.config.patience and epoch + 1 - self.state["best"]["epoch"] >= self.config.patience:
+            logger.info("no dev improvement for %d epochs: stopping", self.config.patience)
+            self.model.stop_training = True
+
+    def _update_best(self, record: dict) -> bool:
+        """Keep the epoch with the lowest (dev WER, dev CER), or the lowest loss without dev data."""
+        key = (record["dev_wer"], record["dev_cer"]) if "dev_wer" in record else (record["loss"],)
+        best = self.state["best"]
+        if best is None or key < tuple(best["key"]):
+            self.state["best"] = {"epoch": record["epoch"], "key": list(key)}
+            return True
+        return False
+
+
+def _export(acoustic: keras.Model, output: Path, record: dict) -> None:
+    """Write the acoustic model as ``model.keras`` (atomically) and its figures as ``best.json``."""
+    temporary = output / f"tmp-{os.getpid()}-{MODEL_FILE}"
+    acoustic.save(temporary)
+    os.replace(temporary, output / MODEL_FILE)
+    _write_json_atomically(output / "best.json", record)
+
+
+def _checkpoints(output: Path) -> list[tuple[int, Path]]:
+    """Complete checkpoints, oldest first: (epoch, weights file) with their state file present."""
+    found = []
+    for weights in (output / "checkpoints").glob("epoch-*.weights.h5"):
+        epoch = int(weights.name.split("-")[1].split(".")[0])
+        if weights.with_name(f"epoch-{epoch:04d}.json").is_file():
+            found.append((epoch, weights))
+    return sorted(found)
+
+
+def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: int) -> None:
+    """Write model and optimiser state of this epoch so that a kill at any moment leaves a loadable one.
+
+    The state JSON goes first and the weights are renamed into place last: a
+    checkpoint counts only once both are there.
+    """
+    folder = output / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    epoch = state["epoch"]
+    _write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
+    temporary = folder / f"tmp-{os.getpid()}.weights.h5"
+    trainer.save_weights(temporary)
+    os.replace(temporary, folder / f"epoch-{epoch:04d}.weights.h5")
+    for old_epoch, weights in _checkpoints(output)[:-keep]:
+        weights.unlink(missing_ok=True)
+        weights.with_name(f"epoch-{old_epoch:04d}.json").unlink(missing_ok=True)
+
+
+def _restore(trainer: keras.Model, output: Path) -> dict:
+    """Load the newest checkpoint that loads; return its state (epoch 0 if there is none)."""
+    for epoch, weights in reversed(_checkpoints(output)):
+        try:
+            trainer.load_weights(weights)
+        except Exception as error:  # a damaged file: fall back to the one before
+            logger.warning("%s: cannot load checkpoint (%s); trying an older one", weights, error)
+            continue
+        state = json.loads(weights.with_name(f"epoch-{epoch:04d}.json").read_text())
+        logger.info("resuming from %s (epoch %d)", weights, epoch)
+        return state
+    logger.info("%s: no checkpoint to resume from; starting afresh", output)
+    return {"epoch": 0, "history": [], "best": None}
+
+
+def _write_history(output: Path, history: list[dict]) -> None:
+    """history.json and history.csv, one row an epoch."""
+    _write_json_atomically(output / "history.json", history)
+    columns = sorted({key for record in history for key in record}, key=lambda k: (k != "epoch", k))
+    temporary = output / f"tmp-{os.getpid()}-history.csv"
+    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(temporary, output / "history.csv")
+
+
+def _write_json_atomically(path: Path, payload) -> None:
+    """Write JSON to a temporary file, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
