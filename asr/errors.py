@@ -33,5 +33,26 @@ class ManifestError(AsrError):
         super().__init__(f"{self.path}:{line}: {reason}")
 
 
+class CorpusError(AsrError):
+    """A corpus that cannot be read, or one item of it that cannot become an utterance.
+
+    Attributes
+    ----------
+    path : str
+        The file or folder at fault (the index file for a bad line).
+    line : int or None
+        The 1-based line number in ``path``, when there is one.
+    reason : str
+        What is wrong.
+    """
+
+    def __init__(self, path: str | PathLike, line: int | None, reason: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {reason}")
+
+
 class ModelError(AsrError):
     """A model folder that is missing a part or holds a broken one."""
