@@ -36,13 +36,24 @@ def ctc_loss(labels, log_probs, label_lengths, output_lengths, *, blank_index: i
     Returns
     -------
     tf.Tensor [shape=(batch,), float32]
-        The loss of each utterance. Where it would be infinite (a label longer
-        than its frames, which the pipeline drops up front) it is 0, so one
-        bad utterance can never turn the batch's loss into inf or NaN.
+        The loss of each utterance. It is 0 where no alignment exists (a label
+        needing more frames than it has, which the pipeline drops up front)
+        and where it is not finite, so one bad utterance can never turn the
+        batch's loss or gradients into inf or NaN.
     """
-    loss = keras.ops.ctc_loss(tf.cast(labels, tf.int32), log_probs, tf.cast(label_lengths, tf.int32),
-                              tf.cast(output_lengths, tf.int32), mask_index=blank_index)
-    return tf.where(tf.math.is_finite(loss), loss, tf.zeros_like(loss))
+    labels = tf.cast(labels, tf.int32)
+    label_lengths = tf.cast(label_lengths, tf.int32)
+    output_lengths = tf.cast(output_lengths, tf.int32)
+    loss = keras.ops.ctc_loss(labels, log_probs, label_lengths, output_lengths, mask_index=blank_index)
+    usable = (_required_frames(labels, label_lengths) <= output_lengths) & tf.math.is_finite(loss)
+    return tf.where(usable, loss, tf.zeros_like(loss))
+
+
+def _required_frames(labels: tf.Tensor, label_lengths: tf.Tensor) -> tf.Tensor:
+    """Fewest frames CTC needs per label: its length plus one blank between each repeated pair."""
+    pairs = tf.range(tf.shape(labels)[1] - 1)[tf.newaxis, :] < (label_lengths[:, tf.newaxis] - 1)
+    repeats = (labels[:, 1:] == labels[:, :-1]) & pairs
+    return label_lengths + tf.reduce_sum(tf.cast(repeats, tf.int32), axis=1)
 
 
 class CTCTrainer(keras.Model):
@@ -75,7 +86,8 @@ class CTCTrainer(keras.Model):
         return [self.loss_tracker]
 
     def _batch_loss(self, batch, training: bool) -> tf.Tensor:
-        """Mean CTC loss of a batch."""
+        """Mean CTC loss of a batch (a dict, or a dict packed as Keras' ``(x,)``)."""
+        batch, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
         log_probs = self.acoustic(batch["features"], training=training)
         frames = output_length(self.acoustic, batch["feature_lengths"])
         losses = ctc_loss(batch["labels"], log_probs, batch["label_lengths"], frames, blank_index=self.blank_index)

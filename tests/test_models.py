@@ -1,0 +1,58 @@
+"""Model variants: exact output lengths, log-probabilities, safe-mode saving."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from asr import NUM_CLASSES
+from asr.models import VARIANTS, build_model, output_length
+
+SMALL = {
+    "rnn": {},
+    "rnn_td": {"units": 16},
+    "cnn_rnn": {"filters": 8, "units": 16},
+    "deep_rnn": {"units": 16, "layers": 3},
+    "bidir_rnn": {"units": 16},
+    "cnn_bigru": {"filters": 8, "units": 16, "layers": 2, "stride": 3},
+    "deepspeech2": {"filters": 4, "units": 16, "layers": 2, "dense_units": 16},
+}
+
+
+def test_every_variant_is_covered():
+    assert set(SMALL) == set(VARIANTS)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_output_length_matches_the_real_output_for_random_lengths(name, rng):
+    model = build_model(name, input_dim=23, **SMALL[name])
+    for length in rng.integers(11, 160, size=4):
+        log_probs = keras.ops.convert_to_numpy(model(np.zeros((2, int(length), 23), dtype=np.float32)))
+        assert log_probs.shape == (2, output_length(model, int(length)), NUM_CLASSES)
+        np.testing.assert_allclose(np.exp(log_probs).sum(axis=-1), 1.0, rtol=1e-4)
+    lengths = rng.integers(11, 500, size=10)
+    np.testing.assert_array_equal(output_length(model, lengths), [output_length(model, int(n)) for n in lengths])
+
+
+@pytest.mark.parametrize("padding, kernel, stride", [("valid", 11, 2), ("same", 5, 3), ("valid", 3, 1)])
+def test_cnn_rnn_padding_and_strides(padding, kernel, stride):
+    model = build_model("cnn_rnn", input_dim=7, filters=4, units=8, padding=padding, kernel_size=kernel, stride=stride)
+    for length in (kernel, kernel + 1, 37, 100):
+        assert model(np.zeros((1, length, 7), np.float32)).shape[1] == output_length(model, length)
+
+
+def test_a_saved_model_loads_in_safe_mode_with_the_same_outputs(tmp_path, rng):
+    model = build_model("cnn_bigru", input_dim=13, filters=8, units=8, layers=1)
+    features = rng.standard_normal((1, 50, 13)).astype(np.float32)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded(features), model(features), rtol=1e-5, atol=1e-6)
+    assert output_length(loaded, 50) == output_length(model, 50) == 25
+
+
+def test_unknown_model_and_bad_options_are_rejected():
+    with pytest.raises(ValueError, match="unknown model 'transformer'"):
+        build_model("transformer", input_dim=10)
+    with pytest.raises(ValueError, match="bad options"):
+        build_model("cnn_bigru", input_dim=10, colour="red")
