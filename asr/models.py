@@ -114,10 +114,16 @@ def _inputs(input_dim: int) -> keras.KerasTensor:
     return keras.Input(shape=(None, input_dim), name="features")
 
 
-def _classifier(x, num_classes: int, *, time_distributed: bool = True) -> keras.KerasTensor:
-    """Per-frame scores, then log-softmax."""
-    dense = layers.Dense(num_classes, name="scores")
-    x = layers.TimeDistributed(dense, name="frame_scores")(x) if time_distributed else dense(x)
+def _classifier(x, num_classes: int) -> keras.KerasTensor:
+    """The TimeDistributed(Dense) of the walkthrough: one Dense applied to every frame, then log-softmax.
+
+    Keras' ``Dense`` on a (batch, frames, units) tensor already maps each frame
+    on its own with shared weights, which is what ``TimeDistributed(Dense)``
+    means. We use it directly: Keras 3's ``TimeDistributed`` wrapper loops over
+    the frames (``vectorized_map``), which is slower and failed on batches of
+    varying length in our training runs.
+    """
+    x = layers.Dense(num_classes, name="time_distributed_dense")(x)
     return layers.Activation("log_softmax", name="log_probs")(x)
 
 
@@ -228,4 +234,4 @@ def deepspeech2(*, input_dim: int, num_classes: int, filters: int = 32, units: i
             x = layers.Dropout(dropout, name=f"bigru_dropout_{i}")(x)
     x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout, name="dense_dropout")(x)
-    return keras.Model(inputs, _classifier(x, num_classes, time_distributed=False), name="deepspeech2")
+    return keras.Model(inputs, _classifier(x, num_classes), name="deepspeech2")

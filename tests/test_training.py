@@ -1,0 +1,114 @@
+"""Training end to end: overfitting real (synthetic) speech, the model folder, resuming after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from asr import Alphabet, Normalizer, Utterance, write_manifest
+from asr.data import cached_features
+from asr.features import FeatureConfig
+from asr.training import TrainConfig, greedy_transcripts, train
+from conftest import speak, tone, write_audio
+
+PHRASES = ["hello world", "good morning", "thank you", "see you later"]
+TINY_MODEL = {"filters": 48, "units": 64, "layers": 1, "dropout": 0.0}
+
+
+def _tone_manifest(folder, copies=1):
+    folder.mkdir(parents=True, exist_ok=True)
+    utterances = []
+    for frequency, text in [(300, "low"), (900, "high"), (2000, "top")]:
+        path = write_audio(folder / f"{text}.wav", tone(1.0, frequency=frequency), 16000)
+        utterances += [Utterance(audio_filepath=path, duration=1.0, text=text)] * copies
+    write_manifest(utterances, folder / "tones.jsonl")
+    return folder / "tones.jsonl"
+
+
+def _tiny_config(manifest, output, **changes):
+    values = dict(train_manifests=(str(manifest),), dev_manifests=(str(manifest),), output=str(output),
+                  model_options=TINY_MODEL, features=FeatureConfig(kind="logmel"), epochs=2, max_batch=4,
+                  spec_augment=None, cache_dir=str(output.parent / "cache"), patience=0, learning_rate=3e-3)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+@pytest.mark.slow
+def test_cnn_bigru_overfits_synthetic_speech(tmp_path):
+    utterances = []
+    for i, text in enumerate(PHRASES):
+        path = speak(text, tmp_path / f"{i}.wav")
+        utterances += [Utterance(audio_filepath=path, duration=1.0, text=text)] * 8
+    write_manifest(utterances, tmp_path / "speech.jsonl")
+    config = _tiny_config(tmp_path / "speech.jsonl", tmp_path / "run", epochs=40, learning_rate=5e-3,
+                          model_options={**TINY_MODEL, "units": 96})
+    output = train(config, verbose=0)
+
+    history = json.loads((output / "history.json").read_text())
+    assert history[-1]["loss"] < 0.05 * history[0]["loss"]
+    acoustic = keras.saving.load_model(output / "model.keras", safe_mode=True)
+    table = cached_features(utterances[::8], config.features, cache_dir=config.cache_dir)
+    transcripts = greedy_transcripts(acoustic, table, Normalizer.load(output / "normalizer.json"), Alphabet())
+    assert transcripts == PHRASES
+
+
+def test_the_model_folder_is_self_contained_and_training_resumes(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data", copies=4)
+    config = _tiny_config(manifest, tmp_path / "run")
+    output = train(config, verbose=0)
+    for name in ("config.json", "model.keras", "normalizer.json", "alphabet.json", "best.json", "history.csv"):
+        assert (output / name).is_file(), name
+    assert TrainConfig.load(output / "config.json") == config
+    assert sorted(p.name for p in (output / "checkpoints").iterdir()) == [
+        "epoch-0001.json", "epoch-0001.weights.h5", "epoch-0002.json", "epoch-0002.weights.h5"]
+
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(config, verbose=0)
+    train(_tiny_config(manifest, tmp_path / "run", epochs=3), resume=True, verbose=0)
+    history = json.loads((output / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2, 3]
+    assert {"dev_wer", "dev_cer", "loss", "learning_rate"} <= set(history[-1])
+
+
+def test_a_damaged_newest_checkpoint_is_passed_over(tmp_path, caplog):
+    manifest = _tone_manifest(tmp_path / "data")
+    output = train(_tiny_config(manifest, tmp_path / "run"), verbose=0)
+    (output / "checkpoints" / "epoch-0002.weights.h5").write_bytes(b"half a file")
+    train(_tiny_config(manifest, tmp_path / "run", epochs=3), resume=True, verbose=0)
+    assert "epoch-0002.weights.h5: cannot load checkpoint" in caplog.text
+    history = json.loads((output / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_training_resumes_losing_at_most_one_epoch(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data", copies=20)
+    output = tmp_path / "run"
+    command = [sys.executable, "-m", "asr", "train", "--train", str(manifest), "--output", str(output),
+               "--features", "logmel", "--option", "units=32", "--option", "layers=1", "--epochs", "40",
+               "--no-spec-augment", "--cache-dir", str(tmp_path / "cache"), "--progress", "epoch"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (output / "checkpoints" / "epoch-0003.weights.h5").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = max(int(p.name[6:10]) for p in (output / "checkpoints").glob("epoch-*.weights.h5"))
+    assert 3 <= finished < 40
+
+    resumed = subprocess.run(command[:command.index("--epochs") + 1] + [str(finished + 2), "--resume",
+                                                                         "--progress", "epoch"],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"epoch {finished}" in resumed.stderr
+    history = json.loads((output / "history.json").read_text())
+    assert [record["epoch"] for record in history] == list(range(1, finished + 3))
+    assert not list((output / "checkpoints").glob("tmp-*"))
