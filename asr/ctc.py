@@ -85,6 +85,17 @@ class CTCTrainer(keras.Model):
     def metrics(self):
         return [self.loss_tracker]
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras' symbolic build when the model and optimiser are built already.
+
+        Under MultiWorkerMirroredStrategy, Keras 3 builds by all-reducing a first
+        batch with ``strategy.reduce``, which accepts one tensor, not our dict
+        of tensors; training builds everything up front, so nothing is lost.
+        """
+        if self.built and self.optimizer is not None and self.optimizer.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def _batch_loss(self, batch, training: bool) -> tf.Tensor:
         """Mean CTC loss of a batch (a dict, or a dict packed as Keras' ``(x,)``)."""
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
@@ -102,8 +113,19 @@ class CTCTrainer(keras.Model):
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
         self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        return {"loss": _step_output(self.loss_tracker.result())}
 
     def test_step(self, batch):
         self.loss_tracker.update_state(self._batch_loss(batch, training=False))
-        return {"loss": self.loss_tracker.result()}
+        return {"loss": _step_output(self.loss_tracker.result())}
+
+
+def _step_output(value: tf.Tensor) -> tf.Tensor:
+    """A step's scalar output, given a batch axis across workers of a multi-worker run.
+
+    Keras 3 averages step outputs across workers with ``strategy.reduce("MEAN",
+    value, axis=0)``, which needs an axis to reduce.
+    """
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return tf.reshape(value, [1])
+    return value

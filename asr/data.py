@@ -246,7 +246,7 @@ class BatchPlan:
 
 def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]], plan: BatchPlan, *,
                  normalizer: Normalizer, spec_augment: SpecAugment | None = None, first_epoch: int = 0,
-                 repeat: bool = False) -> tf.data.Dataset:
+                 repeat: bool = False, shard: tuple[int, int] | None = None) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of padded batches for :class:`asr.ctc.CTCTrainer`.
 
     Parameters
@@ -264,6 +264,9 @@ def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]]
         The epoch the first pass over the dataset is (for resuming).
     repeat : bool
         Go on for ever (the caller sets steps per epoch), for multi-worker runs.
+    shard : (workers, index), optional
+        Keep every ``workers``-th batch starting at ``index``: this worker's
+        share of a multi-worker run.
 
     Returns
     -------
@@ -279,6 +282,8 @@ def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]]
     count = len(labels)
     epochs = _EpochCounter(plan, first_epoch)
     dataset = tf.data.Dataset.from_generator(epochs, output_signature=tf.TensorSpec([None], tf.int64))
+    if shard is not None:
+        dataset = dataset.shard(*shard)
     if repeat:
         dataset = dataset.repeat()
 
@@ -293,7 +298,7 @@ def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]]
                 "labels": batch_labels.to_tensor(), "label_lengths": tf.cast(batch_labels.row_lengths(), tf.int32)}
 
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # see shard
     return dataset.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 

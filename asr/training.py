@@ -150,20 +150,23 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     keras.utils.set_random_seed(config.seed)
     alphabet = Alphabet()
     chief = _is_chief(strategy)
+    if not chief:  # other workers of a multi-worker run write their copy apart, as Keras advises
+        task_id = strategy.cluster_resolver.task_id
+        output = output / "workers" / f"worker-{task_id}"
+        config = replace(config, output=str(output))
     train_split, normalizer = _prepare_training_data(config, alphabet)
     dev_split = _prepare_dev_data(config, alphabet)
-    if chief:
-        output.mkdir(parents=True, exist_ok=True)
-        config.save(output / CONFIG_FILE)
-        normalizer.save(output / "normalizer.json")
-        alphabet.save(output / "alphabet.json")
+    output.mkdir(parents=True, exist_ok=True)
+    config.save(output / CONFIG_FILE)
+    normalizer.save(output / "normalizer.json")
+    alphabet.save(output / "alphabet.json")
     with strategy.scope():
         acoustic = build_model(config.model, input_dim=config.features.dim, num_classes=alphabet.num_classes,
                                **config.model_options)
     plan = BatchPlan(lengths=_alignable_lengths(train_split, acoustic), max_frames=config.max_frames,
                      max_batch=config.max_batch, sortagrad=config.sortagrad, seed=config.seed)
-    steps_per_epoch = max(1, len(plan.batches(1)) // strategy.num_replicas_in_sync
-                          if config.strategy == "multiworker" else len(plan.batches(1)))
+    workers, worker_index = _worker_position(strategy)
+    steps_per_epoch = max(1, len(plan.batches(1)) // workers)
     with strategy.scope():
         trainer = CTCTrainer(acoustic, blank_index=alphabet.blank_index)
         trainer.compile(optimizer=_optimizer(config, steps_per_epoch))
@@ -174,18 +177,16 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         return output
     dataset = make_dataset(train_split.tables, train_split.labels, plan, normalizer=normalizer,
                            spec_augment=config.spec_augment, first_epoch=state["epoch"],
-                           repeat=config.strategy == "multiworker")
-    callback = _EpochEnd(config, acoustic, dev_split, normalizer, alphabet, state, chief)
-    callbacks = [callback]
-    if chief:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(output / "logs"), write_graph=False))
+                           repeat=workers > 1, shard=(workers, worker_index) if workers > 1 else None)
+    callbacks = [_EpochEnd(config, acoustic, dev_split, normalizer, alphabet, state),
+                 keras.callbacks.TensorBoard(log_dir=str(output / "logs"), write_graph=False)]
     logger.info("training %s (%d parameters) on %d utterances, %d batches an epoch", config.model,
                 acoustic.count_params(), len(train_split.utterances), steps_per_epoch)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ran out of data.*")
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")
         trainer.fit(dataset, epochs=config.epochs, initial_epoch=state["epoch"], callbacks=callbacks,
-                    verbose=verbose, steps_per_epoch=steps_per_epoch if config.strategy == "multiworker" else None)
+                    verbose=verbose, steps_per_epoch=steps_per_epoch if workers > 1 else None)
     return output
 
 
@@ -205,6 +206,17 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
                                              and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _worker_position(strategy: tf.distribute.Strategy) -> tuple[int, int]:
+    """(number of worker processes, this one's index) of a multi-worker run; (1, 0) otherwise."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if not cluster:
+        return 1, 0
+    tasks = [("chief", i) for i in range(len(cluster.get("chief", [])))]
+    tasks += [("worker", i) for i in range(len(cluster.get("worker", [])))]
+    return len(tasks), tasks.index((resolver.task_type, resolver.task_id))
 
 
 def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -304,10 +316,10 @@ def dev_scores(acoustic, split: _Split, normalizer: Normalizer, alphabet: Alphab
 class _EpochEnd(keras.callbacks.Callback):
     """After each epoch: dev WER/CER, checkpoint, best model, history, early stopping."""
 
-    def __init__(self, config, acoustic, dev_split, normalizer, alphabet, state, chief):
+    def __init__(self, config, acoustic, dev_split, normalizer, alphabet, state):
         super().__init__()
         self.config, self.acoustic, self.dev_split = config, acoustic, dev_split
-        self.normalizer, self.alphabet, self.state, self.chief = normalizer, alphabet, state, chief
+        self.normalizer, self.alphabet, self.state = normalizer, alphabet, state
         self.output = Path(config.output)
         self.started = time.monotonic()
 
@@ -326,12 +338,10 @@ class _EpochEnd(keras.callbacks.Callback):
             logger.info("epoch %d: dev WER %.4f CER %.4f", epoch + 1, scores["dev_wer"], scores["dev_cer"])
         self.state["history"].append(record)
         self.state["epoch"] = epoch + 1
-        improved = self._update_best(record)
-        if self.chief:
-            if improved:
-                _export(self.acoustic, self.output, record)
-            _write_history(self.output, self.state["history"])
-            _save_checkpoint(self.model, self.output, self.state, keep=self.config.keep_checkpoints)
+        if self._update_best(record):
+            _export(self.acoustic, self.output, record)
+        _write_history(self.output, self.state["history"])
+        _save_checkpoint(self.model, self.output, self.state, keep=self.config.keep_checkpoints)
         if self.config.patience and epoch + 1 - self.state["best"]["epoch"] >= self.config.patience:
             logger.info("no dev improvement for %d epochs: stopping", self.config.patience)
             self.model.stop_training = True
