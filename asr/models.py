@@ -98,6 +98,15 @@ def output_length(model: keras.Model, input_lengths):
     return lengths
 
 
+def time_stride(model: keras.Model) -> int:
+    """Input frames per output frame: the product of the time strides of the model's layers."""
+    stride = 1
+    for layer in model.layers:
+        if isinstance(layer, TIME_LAYERS):
+            stride *= layer.strides[0]
+    return stride
+
+
 def _layer_output_length(layer, lengths):
     """The time-axis length formula of one convolution or pooling layer."""
     if isinstance(layer, (layers.Conv1D, layers.Conv2D)):

@@ -284,7 +284,7 @@ def _alignable_lengths(split: _Split, acoustic: keras.Model) -> np.ndarray:
 def greedy_transcripts(acoustic: keras.Model, table: FeatureTable, normalizer: Normalizer, alphabet: Alphabet, *,
                        max_frames: int = 40_000) -> list[str]:
     """Greedy transcripts of every utterance of a table (empty where its audio failed)."""
-    forward = tf.function(lambda x: acoustic(x, training=False),
+    forward = tf.function(tf.autograph.experimental.do_not_convert(lambda x: acoustic(x, training=False)),
                           input_signature=[tf.TensorSpec([None, None, table.values.shape[1]], tf.float32)])
     transcripts = [""] * len(table.lengths)
     plan = BatchPlan(lengths=table.lengths[None], max_frames=max_frames, max_batch=128, sortagrad=True)

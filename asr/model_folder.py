@@ -1,0 +1,152 @@
+"""Model folders: everything inference needs, read back and checked.
+
+A model folder (written by :func:`asr.training.train`) holds ``model.keras``
+(the acoustic model, loaded in Keras' safe mode: no Lambda code, no pickles),
+``config.json`` (the training config, whose ``features`` rebuild the exact
+feature pipeline), ``normalizer.json`` and ``alphabet.json``. Optionally it
+holds a language model under ``lm/`` and tuned decoder settings in
+``decoding.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from asr.alphabet import Alphabet  # noqa: E402
+from asr.errors import ModelError  # noqa: E402
+from asr.features import FeatureConfig, Normalizer  # noqa: E402
+from asr.models import time_stride  # noqa: E402
+
+REQUIRED_FILES = ("model.keras", "config.json", "normalizer.json", "alphabet.json")
+DEFAULT_MODEL = "default_model"  # folder inside the package
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """Decoder settings stored with a model (``decoding.json``), tuned on dev data."""
+
+    alpha: float = 0.5  # language-model weight
+    beta: float = 1.0  # word insertion bonus
+    beam_width: int = 64  # hypotheses kept per frame
+    lm: str | None = None  # KenLM model, relative to the model folder
+    unigrams: str | None = None  # word list for pyctcdecode, relative to the model folder
+    tuned_on: list = field(default_factory=list)  # manifests the values were tuned on
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFolder:
+    """A loaded model folder."""
+
+    path: Path
+    acoustic: keras.Model
+    features: FeatureConfig
+    normalizer: Normalizer
+    alphabet: Alphabet
+    decoding: DecodingSettings
+    config: dict
+
+    @property
+    def frame_seconds(self) -> float:
+        """Seconds of audio per output frame of the acoustic model."""
+        return self.features.hop_ms / 1000 * time_stride(self.acoustic)
+
+    @property
+    def lm_path(self) -> Path | None:
+        """The language model file, if the folder has one."""
+        return self.path / self.decoding.lm if self.decoding.lm else None
+
+    @property
+    def unigrams_path(self) -> Path | None:
+        """The unigram list for the language model, if the folder has one."""
+        return self.path / self.decoding.unigrams if self.decoding.unigrams else None
+
+
+def default_model_path() -> Path:
+    """The model folder shipped inside the package."""
+    return Path(str(resources.files("asr") / DEFAULT_MODEL))
+
+
+def load_model_folder(path: str | PathLike | None = None) -> ModelFolder:
+    """Load and check a model folder; ``None`` loads the default model shipped with ``asr``.
+
+    Raises
+    ------
+    ModelError
+        If a file is missing or cannot be read; the message names the file.
+    """
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_dir():
+        raise ModelError(f"{path}: no such model folder")
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise ModelError(f"{path}: model folder lacks {', '.join(missing)}")
+    config = _read_json(path / "config.json")
+    try:
+        features = FeatureConfig.from_dict(config["features"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{path / 'config.json'}: no usable 'features' section ({error})") from error
+    acoustic = _load_acoustic(path / "model.keras")
+    normalizer = _load_part(Normalizer.load, path / "normalizer.json")
+    alphabet = _load_part(Alphabet.load, path / "alphabet.json")
+    decoding = _load_decoding(path / "decoding.json")
+    _check_consistent(path, acoustic, features, normalizer, alphabet)
+    return ModelFolder(path=path, acoustic=acoustic, features=features, normalizer=normalizer, alphabet=alphabet,
+                       decoding=decoding, config=config)
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object from a file, or ModelError naming it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: not readable JSON ({error})") from error
+    if not isinstance(value, dict):
+        raise ModelError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _load_acoustic(path: Path) -> keras.Model:
+    """The acoustic model, in Keras' safe mode."""
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged file
+        raise ModelError(f"{path}: cannot load the acoustic model ({type(error).__name__}: {error})") from error
+
+
+def _load_part(loader, path: Path):
+    """Run a JSON loader, turning its failures into ModelError naming the file."""
+    try:
+        return loader(path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
+
+
+def _load_decoding(path: Path) -> DecodingSettings:
+    """Tuned decoder settings, or the defaults when the folder has none."""
+    if not path.is_file():
+        return DecodingSettings()
+    values = _read_json(path)
+    try:
+        return DecodingSettings(**values)
+    except TypeError as error:
+        raise ModelError(f"{path}: unexpected decoder settings ({error})") from error
+
+
+def _check_consistent(path: Path, acoustic, features: FeatureConfig, normalizer: Normalizer,
+                      alphabet: Alphabet) -> None:
+    """The parts of a folder must agree on feature size and number of classes."""
+    input_dim, classes = acoustic.input_shape[-1], acoustic.output_shape[-1]
+    if input_dim != features.dim or normalizer.mean.shape[0] != features.dim:
+        raise ModelError(f"{path}: the model takes {input_dim} values a frame, the features give {features.dim} "
+                         f"and the normaliser has {normalizer.mean.shape[0]}")
+    if classes != alphabet.num_classes:
+        raise ModelError(f"{path}: the model outputs {classes} classes, the alphabet has {alphabet.num_classes}")
