@@ -5,8 +5,10 @@ __version__ = "0.1.0"
 from asr.alphabet import Alphabet
 from asr.audio import audio_duration, load_audio
 from asr.constants import BLANK_INDEX, NUM_CLASSES, SAMPLE_RATE
-from asr.errors import AsrError, AudioError, ManifestError, ModelError, TextError
+from asr.decoders import DecoderConfig, Hypothesis, Word, build_decoder
+from asr.errors import AsrError, AudioError, LanguageModelError, ManifestError, ModelError, TextError
 from asr.features import FeatureConfig, Normalizer, compute_features
+from asr.lm import LmConfig, build_language_model
 from asr.manifest import Manifest, Utterance, read_manifest, write_manifest
 from asr.metrics import ErrorRates, cer, error_rates, wer
 from asr.text import normalize_text
@@ -16,8 +18,12 @@ __all__ = [
     "AsrError",
     "AudioError",
     "BLANK_INDEX",
+    "DecoderConfig",
     "ErrorRates",
     "FeatureConfig",
+    "Hypothesis",
+    "LanguageModelError",
+    "LmConfig",
     "Manifest",
     "ManifestError",
     "ModelError",
@@ -26,7 +32,10 @@ __all__ = [
     "SAMPLE_RATE",
     "TextError",
     "Utterance",
+    "Word",
     "audio_duration",
+    "build_decoder",
+    "build_language_model",
     "cer",
     "compute_features",
     "error_rates",

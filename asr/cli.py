@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -12,9 +13,7 @@ from asr.errors import AsrError
 
 NOT_YET = {
     "transcribe": "transcribe audio files to text",
-    "evaluate": "score a model on manifests (WER, CER, real-time factor)",
     "benchmark": "run models x decoders x manifests and tabulate WER",
-    "lm": "build and tune the n-gram language model",
 }
 
 
@@ -25,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
+    _add_lm(commands)
+    _add_evaluate(commands)
     for name, summary in NOT_YET.items():
         command = commands.add_parser(name, help=summary, description=summary)
         command.set_defaults(run=_not_implemented)
@@ -78,6 +79,88 @@ def _train(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _add_lm(commands) -> None:
+    """``asr lm build`` (options of :class:`asr.lm.LmConfig`) and ``asr lm tune`` (not yet)."""
+    command = commands.add_parser("lm", help="build and tune the n-gram language model",
+                                  description="Build and tune the KenLM n-gram language model.")
+    actions = command.add_subparsers(dest="action", metavar="ACTION")
+    command.set_defaults(run=functools.partial(_print_help, command))
+    build = actions.add_parser("build", help="build an ARPA and a binary KenLM model from text",
+                               description="Normalise text files and build lm.arpa, lm.bin and unigrams.txt "
+                                           "with KenLM's lmplz and build_binary (scripts/build_kenlm.sh).")
+    build.add_argument("--text", nargs="+", required=True, metavar="FILE", help="UTF-8 text, one sentence a line")
+    build.add_argument("--order", type=int, default=4, help="n-gram order (default: 4)")
+    build.add_argument("--output", required=True, metavar="DIR", help="folder to write the model into")
+    build.add_argument("--prune", type=int, nargs="+", default=[], metavar="COUNT",
+                       help="drop n-grams seen at most COUNT times, one per order from unigrams, e.g. 0 0 1")
+    build.add_argument("--vocab-size", type=int, metavar="N", help="keep only the N most frequent words")
+    build.add_argument("--quantize", type=int, metavar="BITS", help="quantise the binary model (e.g. 8)")
+    build.add_argument("--discount-fallback", action="store_true", help="allow small corpora (fixed discounts)")
+    build.add_argument("--memory", default="1G", help="lmplz sorting memory (default: 1G)")
+    build.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
+    build.set_defaults(run=_lm_build)
+    tune = actions.add_parser("tune", help="tune alpha and beta on dev data (not implemented yet)")
+    tune.set_defaults(run=_not_implemented)
+
+
+def _lm_build(args: argparse.Namespace, extra: list[str]) -> int:
+    """Build a KenLM model from text files and say what was written."""
+    if extra:
+        print(f"asr lm build: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    from asr.lm import LmConfig, build_language_model
+
+    config = LmConfig(order=args.order, prune=tuple(args.prune), vocab_size=args.vocab_size,
+                      quantize_bits=args.quantize, discount_fallback=args.discount_fallback, memory=args.memory)
+    result = build_language_model(args.text, args.output, config=config, overwrite=args.overwrite)
+    counts = ", ".join(f"{count} {order}-grams" for order, count in enumerate(result.ngram_counts, start=1))
+    print(f"{result.words} words in {result.sentences} sentences: {counts}")
+    for path in (result.binary, result.arpa, result.unigrams):
+        print(f"wrote {path}")
+    return 0
+
+
+def _add_evaluate(commands) -> None:
+    """``asr evaluate``: WER, CER and real-time factor of a model on manifests."""
+    command = commands.add_parser("evaluate", help="score a model on manifests (WER, CER, real-time factor)",
+                                  description="Transcribe every utterance of each manifest and score it.")
+    command.add_argument("manifests", nargs="+", metavar="MANIFEST")
+    command.add_argument("--model", help="model folder (default: the model shipped with asr)")
+    command.add_argument("--decoder", choices=["greedy", "beam", "lm"],
+                         help="default: lm when the model has a language model, else beam")
+    command.add_argument("--beam-width", type=int, help="default: the model's tuned width")
+    command.add_argument("--json", action="store_true", help="one JSON object per manifest, one a line")
+    command.add_argument("--details", metavar="FILE", help="write per-utterance reference and hypothesis (JSON lines)")
+    command.set_defaults(run=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
+    """Score each manifest; print a table or JSON lines."""
+    if extra:
+        print(f"asr evaluate: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    from asr.evaluation import default_decoder, evaluate_manifest
+    from asr.transcriber import load_model
+
+    transcriber = load_model(args.model)
+    decoder = args.decoder or default_decoder(transcriber)
+    details, failed = [], 0
+    for manifest in args.manifests:
+        evaluation, results = evaluate_manifest(transcriber, manifest, decoder=decoder, beam_width=args.beam_width)
+        details += [{"manifest": manifest, **vars(result)} for result in results]
+        failed += evaluation.failed
+        if args.json:
+            print(json.dumps(evaluation.to_dict()), flush=True)
+        else:
+            print(f"{manifest}: WER {evaluation.wer:.4f}  CER {evaluation.cer:.4f}  RTF {evaluation.rtf:.3f}  "
+                  f"({evaluation.utterances} utterances, {evaluation.audio_seconds / 60:.1f} min, {decoder})",
+                  flush=True)
+    if args.details:
+        with open(args.details, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in details)
+    return 1 if failed else 0
+
+
 def _parse_option(text: str) -> tuple[str, object]:
     """``key=value`` with the value read as JSON where it parses (numbers, booleans), else a string."""
     key, separator, value = text.partition("=")
@@ -109,5 +192,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _not_implemented(args: argparse.Namespace, extra: list[str]) -> int:
     """Say that a command is planned but not here yet."""
-    print(f"asr {args.command}: not implemented yet", file=sys.stderr)
+    name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
+    print(f"asr {name}: not implemented yet", file=sys.stderr)
     return 1
+
+
+def _print_help(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> int:
+    """A command given without its action: show its help."""
+    parser.print_help()
+    return 2

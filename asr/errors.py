@@ -56,3 +56,7 @@ class CorpusError(AsrError):
 
 class ModelError(AsrError):
     """A model folder that is missing a part or holds a broken one."""
+
+
+class LanguageModelError(AsrError):
+    """An n-gram language model that cannot be built or loaded, or KenLM's programs missing."""

@@ -1,4 +1,5 @@
-"""Shared fixtures: seeded tones and noise, audio files written in any format, the shared corpus."""
+"""Shared fixtures: seeded tones and noise, audio files written in any format, the shared corpus,
+and score matrices for the decoders."""
 
 from __future__ import annotations
 
@@ -54,3 +55,52 @@ def speak(text: str, path: Path, *, voice: str = "en-us", rate: int = 160) -> Pa
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), text], check=True)
     return path
+
+
+# Score matrices for the decoders: (frames, 29) log-probabilities over Alphabet().labels.
+
+LABELS = [""] + list("abcdefghijklmnopqrstuvwxyz") + ["'", " "]  # Alphabet().labels
+BLANK, SPACE, CLASSES = 0, LABELS.index(" "), len(LABELS)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Normalise logits over the last axis."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def random_log_probs(frames: int, seed: int, *, scale: float = 3.0) -> np.ndarray:
+    """Tie-free random log-probabilities (continuous draws), blanks and spaces favoured so words form."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(frames, CLASSES)) * scale
+    logits[:, BLANK] += 2.0
+    logits[:, SPACE] += 1.5
+    return log_softmax(logits)
+
+
+def peaked_log_probs(classes: list[int], *, margin: float = 30.0, seed: int = 0) -> np.ndarray:
+    """One given class per frame far above the others (which are small random noise)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(len(classes), CLASSES))
+    logits[np.arange(len(classes)), classes] += margin
+    return log_softmax(logits)
+
+
+def spelled(text: str, *, frames_per_char: int = 2, p: float = 0.9) -> np.ndarray:
+    """Log-probabilities that spell ``text``: each character for a few frames, then a blank."""
+    rows = []
+    for char in text:
+        rows += [LABELS.index(char)] * frames_per_char + [BLANK]
+    probs = np.full((len(rows), CLASSES), (1 - p) / (CLASSES - 1))
+    probs[np.arange(len(rows)), rows] = p
+    return np.log(probs)
+
+
+def check_words(hypothesis, frames: int, frame_seconds: float) -> None:
+    """Words spell the text; timings are ordered and inside the audio; confidences in [0, 1]."""
+    assert hypothesis.text == " ".join(word.word for word in hypothesis.words)
+    previous_end = 0.0
+    for word in hypothesis.words:
+        assert previous_end <= word.start < word.end <= frames * frame_seconds + 1e-9
+        assert 0.0 <= word.confidence <= 1.0
+        previous_end = word.end

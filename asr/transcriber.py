@@ -1,0 +1,193 @@
+"""Transcription: audio in, text with word timings out, through a loaded model folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+from asr.audio import load_audio  # noqa: E402
+from asr.decoders import Word, build_decoder  # noqa: E402
+from asr.features import compute_features  # noqa: E402
+from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
+from asr.models import output_length  # noqa: E402
+
+DECODERS = ("greedy", "beam", "lm")
+BATCH_FRAMES = 60_000  # padded feature frames per acoustic-model batch (10 minutes at 10 ms)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The transcript of one input.
+
+    Attributes
+    ----------
+    text : str
+        Normalised words separated by spaces; empty for silence.
+    duration : float
+        Seconds of audio.
+    words : tuple of Word
+        Each word with its start and end in seconds and a confidence in [0, 1].
+    source : str or None
+        The file transcribed, None for an array.
+    """
+
+    text: str
+    duration: float
+    words: tuple[Word, ...]
+    source: str | None = None
+
+    def to_dict(self) -> dict:
+        """Plain values for JSON."""
+        return {"path": self.source, "text": self.text, "duration": round(self.duration, 3),
+                "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                           "confidence": round(w.confidence, 4)} for w in self.words]}
+
+
+class Transcriber:
+    """A model folder ready to transcribe: features, acoustic model, decoders.
+
+    Use :func:`load_model` to make one.
+    """
+
+    def __init__(self, folder: ModelFolder):
+        self.folder = folder
+        dim = folder.features.dim
+        self._forward = tf.function(
+            tf.autograph.experimental.do_not_convert(lambda x: folder.acoustic(x, training=False)),
+            input_signature=[tf.TensorSpec([None, None, dim], tf.float32)])
+        self._decoders = {}
+
+    @property
+    def sample_rate(self) -> int:
+        """Hz of the audio the model takes."""
+        return self.folder.features.sample_rate
+
+    def decoder(self, kind: str = "lm", *, beam_width: int | None = None):
+        """The decoder of a kind (greedy, beam, lm), built once and kept."""
+        if kind not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {kind!r}")
+        settings = self.folder.decoding
+        width = beam_width or settings.beam_width
+        key = (kind, width)
+        if key not in self._decoders:
+            options = {}
+            if kind == "lm":
+                if self.folder.lm_path is None:
+                    raise ValueError(f"{self.folder.path}: this model has no language model; use decoder='beam'")
+                options = {"lm_path": self.folder.lm_path, "unigrams": self.folder.unigrams_path,
+                           "alpha": settings.alpha, "beta": settings.beta}
+            self._decoders[key] = build_decoder(kind, alphabet=self.folder.alphabet, beam_width=width, **options)
+        return self._decoders[key]
+
+    def log_probs(self, samples: np.ndarray) -> np.ndarray:
+        """Per-frame log-probabilities of 16 kHz mono samples, shape (frames, num_classes)."""
+        return self.log_probs_batch([samples])[0]
+
+    def log_probs_batch(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Log-probabilities of many inputs, run in padded, length-sorted batches.
+
+        Parameters
+        ----------
+        batch : sequence of np.ndarray [shape=(n,), float32]
+            Samples at ``sample_rate``.
+
+        Returns
+        -------
+        list of np.ndarray [shape=(frames_i, num_classes)]
+            In input order.
+        """
+        features = [self.folder.normalizer(compute_features(samples, self.folder.features)) for samples in batch]
+        results: list[np.ndarray | None] = [None] * len(features)
+        order = sorted(range(len(features)), key=lambda i: features[i].shape[0])
+        for group in _groups(order, [f.shape[0] for f in features], BATCH_FRAMES):
+            longest = max(features[i].shape[0] for i in group)
+            padded = np.zeros((len(group), longest, features[group[0]].shape[1]), dtype=np.float32)
+            for row, i in enumerate(group):
+                padded[row, : features[i].shape[0]] = features[i]
+            scores = self._forward(tf.constant(padded)).numpy()
+            for row, i in enumerate(group):
+                frames = int(output_length(self.folder.acoustic, features[i].shape[0]))
+                results[i] = scores[row, :frames]
+        return results
+
+    def transcribe(self, source, *, sr: int | None = None, decoder: str = "lm",
+                   hotwords: Sequence[str] | None = None) -> Transcript:
+        """Transcribe one file or array.
+
+        Parameters
+        ----------
+        source : str, PathLike or np.ndarray
+            A file, or samples (then ``sr`` gives their rate; default 16 kHz).
+        sr : int, optional
+            Sample rate of an array source, in Hz.
+        decoder : {"lm", "beam", "greedy"}
+        hotwords : sequence of str, optional
+            Words to favour (beam and lm decoders).
+
+        Returns
+        -------
+        Transcript
+
+        Raises
+        ------
+        AudioError
+            If the audio cannot be loaded; the message names the file.
+        """
+        return self.transcribe_batch([source], sr=sr, decoder=decoder, hotwords=hotwords)[0]
+
+    def transcribe_batch(self, sources: Sequence, *, sr: int | None = None, decoder: str = "lm",
+                         hotwords: Sequence[str] | None = None) -> list[Transcript]:
+        """Transcribe many inputs, batching the acoustic model; raises on the first unloadable one."""
+        decode = self.decoder(decoder)
+        samples = [self.load(source, sr=sr) for source in sources]
+        scores = self.log_probs_batch(samples)
+        transcripts = []
+        for source, audio, frame_scores in zip(sources, samples, scores):
+            hypothesis = decode.decode(frame_scores, frame_seconds=self.folder.frame_seconds, hotwords=hotwords)
+            name = str(source) if isinstance(source, (str, PathLike)) else None
+            transcripts.append(Transcript(text=hypothesis.text, duration=audio.size / self.sample_rate,
+                                          words=tuple(hypothesis.words), source=name))
+        return transcripts
+
+    def load(self, source, *, sr: int | None = None) -> np.ndarray:
+        """Samples of a file, or of an array at ``sr`` Hz (default 16 kHz), at the model's rate.
+
+        Raises
+        ------
+        AudioError
+            If the audio cannot be loaded.
+        """
+        if isinstance(source, (str, PathLike)):
+            return load_audio(source, sr=self.sample_rate)
+        return load_audio(source, sr=self.sample_rate, source_sr=sr or self.sample_rate)
+
+
+def _groups(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """Cut length-sorted indices into groups whose padded size stays within ``budget`` frames."""
+    groups, current = [], []
+    for i in order:
+        if current and lengths[i] * (len(current) + 1) > budget:
+            groups.append(current)
+            current = []
+        current.append(i)
+    return groups + ([current] if current else [])
+
+
+def load_model(path: str | PathLike | None = None) -> Transcriber:
+    """Load a model folder as a :class:`Transcriber`; with no path, the default model shipped with ``asr``.
+
+    Examples
+    --------
+    >>> transcriber = asr.load_model()  # doctest: +SKIP
+    >>> transcriber.transcribe("speech.wav").text  # doctest: +SKIP
+    'hello world'
+    """
+    return Transcriber(load_model_folder(path))
