@@ -99,8 +99,37 @@ def _add_lm(commands) -> None:
     build.add_argument("--memory", default="1G", help="lmplz sorting memory (default: 1G)")
     build.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
     build.set_defaults(run=_lm_build)
-    tune = actions.add_parser("tune", help="tune alpha and beta on dev data (not implemented yet)")
-    tune.set_defaults(run=_not_implemented)
+    tune = actions.add_parser("tune", help="tune alpha and beta on dev data and store them with the model",
+                              description="Grid-search the LM weight (alpha) and word bonus (beta) on dev "
+                                          "manifests; the best pair goes into the model folder's decoding.json.")
+    tune.add_argument("--model", required=True, metavar="DIR", help="model folder")
+    tune.add_argument("--manifest", nargs="+", required=True, metavar="DEV", help="dev manifests")
+    tune.add_argument("--lm", metavar="DIR", help="an `asr lm build` folder to install into the model first")
+    tune.add_argument("--alphas", type=float, nargs="+", help="LM weights to try")
+    tune.add_argument("--betas", type=float, nargs="+", help="word bonuses to try")
+    tune.add_argument("--beam-width", type=int, help="beam width while tuning (default: the model's)")
+    tune.set_defaults(run=_lm_tune)
+
+
+def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
+    """Install an LM if given, tune alpha and beta, store them in decoding.json."""
+    if extra:
+        print(f"asr lm tune: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    from dataclasses import replace
+
+    from asr import tuning
+    from asr.transcriber import load_model
+
+    if args.lm:
+        tuning.install_language_model(args.model, args.lm)
+    grid = {key: value for key, value in (("alphas", args.alphas), ("betas", args.betas)) if value}
+    result = tuning.tune_lm_weights(load_model(args.model), args.manifest, beam_width=args.beam_width, **grid)
+    settings = replace(tuning.read_decoding(args.model), alpha=result.alpha, beta=result.beta,
+                       tuned_on=list(args.manifest))
+    tuning.write_decoding(args.model, settings)
+    print(json.dumps({"alpha": result.alpha, "beta": result.beta, "wer": result.wer, "cer": result.cer}))
+    return 0
 
 
 def _lm_build(args: argparse.Namespace, extra: list[str]) -> int:

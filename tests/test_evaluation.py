@@ -102,3 +102,28 @@ def test_evaluate_counts_unreadable_audio_and_exits_1(trained, tmp_path, capsys)
     assert main(["evaluate", str(broken), "--model", str(output), "--decoder", "greedy", "--json"]) == 1
     (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert line["failed"] == 2 and line["utterances"] == 6
+
+
+def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, tmp_path, capsys):
+    import shutil
+
+    from asr.lm import kenlm_available
+    if not kenlm_available():
+        pytest.skip("KenLM's lmplz and build_binary not found (run scripts/build_kenlm.sh, or set ASR_KENLM_BIN)")
+    output, manifest = trained
+    model = tmp_path / "model"
+    shutil.copytree(output, model)
+    text = tmp_path / "text.txt"
+    text.write_text("low high top\nhigh top low\ntop low high\nlow low high\n" * 5)
+    assert main(["lm", "build", "--text", str(text), "--order", "2", "--output", str(tmp_path / "lm"),
+                 "--discount-fallback", "--memory", "64M"]) == 0
+    code = main(["lm", "tune", "--model", str(model), "--manifest", str(manifest), "--lm", str(tmp_path / "lm"),
+                 "--alphas", "0.5", "1.0", "--betas", "0", "1", "--beam-width", "8"])
+    assert code == 0
+    best = json.loads(capsys.readouterr().out.splitlines()[-1])
+    decoding = json.loads((model / "decoding.json").read_text())
+    assert (decoding["alpha"], decoding["beta"]) == (best["alpha"], best["beta"])
+    assert decoding["alpha"] in (0.5, 1.0) and decoding["beta"] in (0, 1)
+    assert decoding["tuned_on"] == [str(manifest)] and (model / decoding["lm"]).is_file()
+    assert main(["evaluate", str(manifest), "--model", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decoder"] == "lm"

@@ -1,0 +1,126 @@
+"""Tuning the language-model weight (alpha) and word bonus (beta) on dev data.
+
+The acoustic model runs once over the dev manifests; then every (alpha, beta)
+pair of a grid decodes the same log-probabilities, and the pair with the
+lowest WER (CER breaking ties) is stored in the model folder's
+``decoding.json``, so ``--decoder lm`` uses it by default.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from os import PathLike
+from pathlib import Path
+
+from asr.decoders import build_decoder
+from asr.errors import AudioError
+from asr.manifest import read_manifest
+from asr.metrics import error_rates
+from asr.model_folder import DecodingSettings
+from asr.transcriber import Transcriber
+
+logger = logging.getLogger(__name__)
+
+ALPHAS = (0.2, 0.4, 0.6, 0.8, 1.0, 1.3)  # language-model weights tried by default
+BETAS = (0.0, 0.5, 1.0, 2.0, 3.0)  # word bonuses tried by default
+LM_FOLDER = "lm"  # where a model folder keeps its language model
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The best pair and every grid point's figures."""
+
+    alpha: float
+    beta: float
+    wer: float
+    cer: float
+    grid: tuple[dict, ...]  # {"alpha", "beta", "wer", "cer"} per pair tried
+
+
+def tune_lm_weights(transcriber: Transcriber, manifests: Sequence[str | PathLike], *,
+                    alphas: Sequence[float] = ALPHAS, betas: Sequence[float] = BETAS,
+                    beam_width: int | None = None) -> TuningResult:
+    """Grid-search alpha and beta of the model's LM decoder on dev manifests.
+
+    Parameters
+    ----------
+    transcriber : Transcriber
+        Its model folder must hold a language model.
+    manifests : sequence of path
+        Dev manifests (never training data).
+    alphas, betas : sequence of float
+        The grid.
+    beam_width : int, optional
+        Beam width while tuning; default the folder's.
+
+    Returns
+    -------
+    TuningResult
+    """
+    folder = transcriber.folder
+    if folder.lm_path is None:
+        raise ValueError(f"{folder.path}: the model has no language model to tune (pass an LM with --lm)")
+    references, scores = _dev_scores(transcriber, manifests)
+    grid = []
+    for alpha in alphas:
+        for beta in betas:
+            decoder = build_decoder("lm", alphabet=folder.alphabet, beam_width=beam_width or folder.decoding.beam_width,
+                                    lm_path=folder.lm_path, unigrams=folder.unigrams_path, alpha=alpha, beta=beta)
+            hypotheses = [decoder.decode(s, frame_seconds=folder.frame_seconds).text for s in scores]
+            rates = error_rates(references, hypotheses)
+            grid.append({"alpha": alpha, "beta": beta, "wer": rates.wer, "cer": rates.cer})
+            logger.info("alpha %.2f beta %.2f: WER %.4f CER %.4f", alpha, beta, rates.wer, rates.cer)
+    best = min(grid, key=lambda point: (point["wer"], point["cer"]))
+    return TuningResult(alpha=best["alpha"], beta=best["beta"], wer=best["wer"], cer=best["cer"], grid=tuple(grid))
+
+
+def _dev_scores(transcriber: Transcriber, manifests) -> tuple[list[str], list]:
+    """References and acoustic log-probabilities of every loadable dev utterance."""
+    references, samples = [], []
+    for manifest in manifests:
+        for utterance in read_manifest(manifest):
+            try:
+                samples.append(transcriber.load(utterance.audio_filepath))
+                references.append(utterance.text)
+            except AudioError as error:
+                logger.error("%s; left out of tuning", error)
+    return references, transcriber.log_probs_batch(samples)
+
+
+def install_language_model(model_folder: str | PathLike, lm_folder: str | PathLike) -> DecodingSettings:
+    """Copy an ``asr lm build`` folder's binary model and unigrams into a model folder's ``lm/``.
+
+    Returns the folder's decoding settings pointing at them (also written to ``decoding.json``).
+    """
+    model_folder, lm_folder = Path(model_folder), Path(lm_folder)
+    binary = lm_folder / "lm.bin" if (lm_folder / "lm.bin").is_file() else lm_folder / "lm.arpa"
+    if not binary.is_file():
+        raise FileNotFoundError(f"{lm_folder}: no lm.bin or lm.arpa (build one with `asr lm build`)")
+    target = model_folder / LM_FOLDER
+    target.mkdir(exist_ok=True)
+    shutil.copyfile(binary, target / binary.name)
+    settings = replace(read_decoding(model_folder), lm=f"{LM_FOLDER}/{binary.name}", unigrams=None)
+    if (lm_folder / "unigrams.txt").is_file():
+        shutil.copyfile(lm_folder / "unigrams.txt", target / "unigrams.txt")
+        settings = replace(settings, unigrams=f"{LM_FOLDER}/unigrams.txt")
+    write_decoding(model_folder, settings)
+    return settings
+
+
+def read_decoding(model_folder: str | PathLike) -> DecodingSettings:
+    """A folder's decoding settings, or the defaults."""
+    path = Path(model_folder) / "decoding.json"
+    return DecodingSettings(**json.loads(path.read_text())) if path.is_file() else DecodingSettings()
+
+
+def write_decoding(model_folder: str | PathLike, settings: DecodingSettings) -> None:
+    """Write ``decoding.json`` atomically."""
+    path = Path(model_folder) / "decoding.json"
+    temporary = path.with_name(f".decoding.json.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps(asdict(settings), indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
