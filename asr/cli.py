@@ -12,7 +12,6 @@ from asr import __version__
 from asr.errors import AsrError
 
 NOT_YET = {
-    "transcribe": "transcribe audio files to text",
     "benchmark": "run models x decoders x manifests and tabulate WER",
 }
 
@@ -26,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_lm(commands)
     _add_evaluate(commands)
+    _add_transcribe(commands)
     for name, summary in NOT_YET.items():
         command = commands.add_parser(name, help=summary, description=summary)
         command.set_defaults(run=_not_implemented)
@@ -188,6 +188,66 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
         with open(args.details, "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row) + "\n" for row in details)
     return 1 if failed else 0
+
+
+def _add_transcribe(commands) -> None:
+    """``asr transcribe``: audio files and folders to text, JSON or captions."""
+    command = commands.add_parser("transcribe", help="transcribe audio files to text",
+                                  description="Transcribe audio files (wav, flac, ogg, opus, mp3); folders are "
+                                              "searched for audio files.")
+    command.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+    command.add_argument("--model", help="model folder (default: the model shipped with asr)")
+    command.add_argument("--decoder", choices=["greedy", "beam", "lm"],
+                         help="default: lm when the model has a language model, else beam")
+    command.add_argument("--hotword", nargs="+", default=[], metavar="WORD", help="words to favour")
+    command.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
+    command.add_argument("--output-dir", metavar="DIR", help="write one file per input here instead of printing")
+    command.set_defaults(run=_transcribe)
+
+
+def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
+    """Transcribe every input; report the bad ones and go on; exit 1 if any failed."""
+    if extra:
+        print(f"asr transcribe: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    from asr.output import find_audio, write_transcript
+    from asr.transcriber import load_model
+
+    files, problems = find_audio(args.paths)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    transcriber = load_model(args.model) if files else None
+    decoder = args.decoder or (("lm" if transcriber.folder.lm_path else "beam") if transcriber else "greedy")
+    failed = len(problems)
+    for path in _progress(files):
+        try:
+            transcript = transcriber.transcribe(path, decoder=decoder, hotwords=args.hotword or None)
+        except AsrError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        write_transcript(transcript, args.format, output_dir=args.output_dir, with_name=len(files) > 1)
+    return 1 if failed else 0
+
+
+def _progress(files: list):
+    """The files, with a progress bar on stderr when it is a terminal and there are many."""
+    if len(files) < 2 or not sys.stderr.isatty():
+        return files
+    return _ProgressBar(files)
+
+
+class _ProgressBar:
+    """A one-line progress count on stderr."""
+
+    def __init__(self, items: list):
+        self.items = items
+
+    def __iter__(self):
+        for done, item in enumerate(self.items):
+            print(f"\r{done}/{len(self.items)} files", end="", file=sys.stderr, flush=True)
+            yield item
+        print(f"\r{len(self.items)}/{len(self.items)} files", file=sys.stderr, flush=True)
 
 
 def _parse_option(text: str) -> tuple[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
 
 import numpy as np
@@ -18,9 +18,11 @@ from asr.decoders import Word, build_decoder  # noqa: E402
 from asr.features import compute_features  # noqa: E402
 from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
 from asr.models import output_length  # noqa: E402
+from asr.segmentation import split_at_pauses  # noqa: E402
 
 DECODERS = ("greedy", "beam", "lm")
 BATCH_FRAMES = 60_000  # padded feature frames per acoustic-model batch (10 minutes at 10 ms)
+CHUNKS_PER_BATCH = 64  # chunks of audio held in memory at once while transcribing
 
 
 @dataclass(frozen=True)
@@ -145,17 +147,27 @@ class Transcriber:
 
     def transcribe_batch(self, sources: Sequence, *, sr: int | None = None, decoder: str = "lm",
                          hotwords: Sequence[str] | None = None) -> list[Transcript]:
-        """Transcribe many inputs, batching the acoustic model; raises on the first unloadable one."""
+        """Transcribe many inputs; raises on the first one that cannot be loaded.
+
+        Each input is cut at pauses into chunks of at most 20 s
+        (:func:`asr.segmentation.split_at_pauses`); the chunks of all inputs
+        go through the acoustic model in padded, length-sorted batches, and
+        their words are joined with times counted from the start of the input.
+        """
         decode = self.decoder(decoder)
         samples = [self.load(source, sr=sr) for source in sources]
-        scores = self.log_probs_batch(samples)
-        transcripts = []
-        for source, audio, frame_scores in zip(sources, samples, scores):
-            hypothesis = decode.decode(frame_scores, frame_seconds=self.folder.frame_seconds, hotwords=hotwords)
-            name = str(source) if isinstance(source, (str, PathLike)) else None
-            transcripts.append(Transcript(text=hypothesis.text, duration=audio.size / self.sample_rate,
-                                          words=tuple(hypothesis.words), source=name))
-        return transcripts
+        pieces = [(i, start, audio[start:end]) for i, audio in enumerate(samples)
+                  for start, end in split_at_pauses(audio, sr=self.sample_rate)]
+        words: list[list[Word]] = [[] for _ in samples]
+        for first in range(0, len(pieces), CHUNKS_PER_BATCH):
+            group = pieces[first:first + CHUNKS_PER_BATCH]
+            for (i, start, _), scores in zip(group, self.log_probs_batch([piece for _, _, piece in group])):
+                hypothesis = decode.decode(scores, frame_seconds=self.folder.frame_seconds, hotwords=hotwords)
+                offset = start / self.sample_rate
+                words[i] += [replace(w, start=w.start + offset, end=w.end + offset) for w in hypothesis.words]
+        return [Transcript(text=" ".join(w.word for w in timed), duration=audio.size / self.sample_rate,
+                           words=tuple(timed), source=str(source) if isinstance(source, (str, PathLike)) else None)
+                for source, audio, timed in zip(sources, samples, words)]
 
     def load(self, source, *, sr: int | None = None) -> np.ndarray:
         """Samples of a file, or of an array at ``sr`` Hz (default 16 kHz), at the model's rate.

@@ -104,3 +104,14 @@ def check_words(hypothesis, frames: int, frame_seconds: float) -> None:
         assert previous_end <= word.start < word.end <= frames * frame_seconds + 1e-9
         assert 0.0 <= word.confidence <= 1.0
         previous_end = word.end
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A model folder trained for one epoch on three tones, and its manifest: (folder, manifest)."""
+    from asr.training import train
+    from test_training import _tiny_config, _tone_manifest
+
+    folder = tmp_path_factory.mktemp("trained")
+    manifest = _tone_manifest(folder / "data", copies=2)
+    return train(_tiny_config(manifest, folder / "run", epochs=1), verbose=0), manifest

@@ -11,16 +11,6 @@ from asr import AudioError, ModelError
 from asr.cli import main
 from asr.model_folder import load_model_folder
 from asr.transcriber import load_model
-from test_training import _tiny_config, _tone_manifest
-from asr.training import train
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("evaluation")
-    manifest = _tone_manifest(folder / "data", copies=2)
-    output = train(_tiny_config(manifest, folder / "run", epochs=1), verbose=0)
-    return output, manifest
 
 
 def test_a_model_folder_loads_with_its_pipeline(trained):
