@@ -45,3 +45,22 @@ __all__ = [
     "wer",
     "write_manifest",
 ]
+
+_LAZY = {  # names whose modules import TensorFlow, loaded on first use so `import asr` stays fast
+    "load_model": "asr.transcriber",
+    "Transcriber": "asr.transcriber",
+    "Transcript": "asr.transcriber",
+    "TrainConfig": "asr.training",
+    "train": "asr.training",
+    "build_model": "asr.models",
+}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    """Import the TensorFlow-backed parts of the API on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'asr' has no attribute {name!r}")
