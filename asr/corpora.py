@@ -20,7 +20,7 @@ from pathlib import Path
 
 from asr.audio import audio_duration
 from asr.errors import AudioError, CorpusError, TextError
-from asr.manifest import Utterance
+from asr.manifest import Utterance, UtteranceSequence
 from asr.text import normalize_text
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ _ARCTIC_SPEAKER = re.compile(r"^cmu_[a-z]+_(.+?)_arctic$")  # cmu_us_slt_arctic 
 
 
 @dataclass(frozen=True)
-class Corpus:
+class Corpus(UtteranceSequence):
     """The usable utterances of a corpus and the problems of the items skipped.
 
     Attributes
@@ -48,20 +48,6 @@ class Corpus:
     root: Path
     utterances: tuple[Utterance, ...]
     problems: tuple[CorpusError, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.utterances)
-
-    def __iter__(self) -> Iterator[Utterance]:
-        return iter(self.utterances)
-
-    def __getitem__(self, index: int) -> Utterance:
-        return self.utterances[index]
-
-    @property
-    def duration(self) -> float:
-        """Seconds of audio in all usable utterances."""
-        return sum(utterance.duration for utterance in self.utterances)
 
 
 @dataclass(frozen=True)

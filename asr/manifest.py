@@ -41,13 +41,10 @@ class Utterance:
     extra: dict = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
-class Manifest:
-    """The usable utterances of a manifest file and the problems of the lines skipped."""
+class UtteranceSequence:
+    """Sequence behaviour (len, iteration, indexing, total duration) over an ``utterances`` tuple."""
 
-    path: Path
     utterances: tuple[Utterance, ...]
-    problems: tuple[ManifestError, ...] = ()
 
     def __len__(self) -> int:
         return len(self.utterances)
@@ -62,6 +59,15 @@ class Manifest:
     def duration(self) -> float:
         """Seconds of audio in all usable utterances."""
         return sum(utterance.duration for utterance in self.utterances)
+
+
+@dataclass(frozen=True)
+class Manifest(UtteranceSequence):
+    """The usable utterances of a manifest file and the problems of the lines skipped."""
+
+    path: Path
+    utterances: tuple[Utterance, ...]
+    problems: tuple[ManifestError, ...] = ()
 
 
 def read_manifest(path: str | PathLike, *, strict: bool = False, check_audio: bool = True) -> Manifest:
