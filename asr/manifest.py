@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
 from asr.errors import ManifestError, TextError
+from asr.files import write_text_atomically
 from asr.text import normalize_text
 
 logger = logging.getLogger(__name__)
@@ -127,12 +127,7 @@ def write_manifest(utterances: Iterable[Utterance], path: str | PathLike) -> Non
     folder = path.parent.resolve()
     lines = [json.dumps(_line_of(utterance, folder), ensure_ascii=False) for utterance in utterances]
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_text_atomically(path, "".join(line + "\n" for line in lines))
 
 
 def _parse_line(line: str, path: Path, number: int, check_audio: bool) -> Utterance:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from asr.audio import is_audio_file
 from asr.captions import to_srt, to_vtt
+from asr.files import write_text_atomically
 from asr.transcriber import Transcript
 
 FORMATS = ("txt", "json", "srt", "vtt")
@@ -56,7 +57,4 @@ def write_transcript(transcript: Transcript, format: str, *, output_dir: str | o
         return
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{Path(transcript.source or 'audio').stem}.{format}"
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    write_text_atomically(folder / f"{Path(transcript.source or 'audio').stem}.{format}", text)

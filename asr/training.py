@@ -38,6 +38,7 @@ from asr.data import (BatchPlan, FeatureTable, Perturbation, SpecAugment, cached
                       fit_normalizer, make_dataset, required_frames)
 from asr.decoders import greedy_decode  # noqa: E402
 from asr.features import FeatureConfig, Normalizer  # noqa: E402
+from asr.files import atomic_path, write_text_atomically  # noqa: E402
 from asr.manifest import Utterance, read_manifest  # noqa: E402
 from asr.metrics import error_rates  # noqa: E402
 from asr.models import build_model, output_length  # noqa: E402
@@ -358,9 +359,8 @@ class _EpochEnd(keras.callbacks.Callback):
 
 def _export(acoustic: keras.Model, output: Path, record: dict) -> None:
     """Write the acoustic model as ``model.keras`` (atomically) and its figures as ``best.json``."""
-    temporary = output / f"tmp-{os.getpid()}-{MODEL_FILE}"
-    acoustic.save(temporary)
-    os.replace(temporary, output / MODEL_FILE)
+    with atomic_path(output / MODEL_FILE, suffix=".keras") as temporary:
+        acoustic.save(temporary)
     _write_json_atomically(output / "best.json", record)
 
 
@@ -384,9 +384,8 @@ def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: i
     folder.mkdir(parents=True, exist_ok=True)
     epoch = state["epoch"]
     _write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
-    temporary = folder / f"tmp-{os.getpid()}.weights.h5"
-    trainer.save_weights(temporary)
-    os.replace(temporary, folder / f"epoch-{epoch:04d}.weights.h5")
+    with atomic_path(folder / f"epoch-{epoch:04d}.weights.h5", suffix=".weights.h5") as temporary:
+        trainer.save_weights(temporary)
     for old_epoch, weights in _checkpoints(output)[:-keep]:
         weights.unlink(missing_ok=True)
         weights.with_name(f"epoch-{old_epoch:04d}.json").unlink(missing_ok=True)
@@ -411,17 +410,13 @@ def _write_history(output: Path, history: list[dict]) -> None:
     """history.json and history.csv, one row an epoch."""
     _write_json_atomically(output / "history.json", history)
     columns = sorted({key for record in history for key in record}, key=lambda k: (k != "epoch", k))
-    temporary = output / f"tmp-{os.getpid()}-history.csv"
-    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+    with atomic_path(output / "history.csv") as temporary, open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(history)
-    os.replace(temporary, output / "history.csv")
 
 
 def _write_json_atomically(path: Path, payload) -> None:
     """Write JSON to a temporary file, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(payload, indent=2) + "\n")

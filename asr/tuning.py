@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from asr.decoders import build_decoder
 from asr.errors import AudioError
+from asr.files import write_text_atomically
 from asr.manifest import read_manifest
 from asr.metrics import error_rates
 from asr.model_folder import DecodingSettings
@@ -120,7 +120,4 @@ def read_decoding(model_folder: str | PathLike) -> DecodingSettings:
 
 def write_decoding(model_folder: str | PathLike, settings: DecodingSettings) -> None:
     """Write ``decoding.json`` atomically."""
-    path = Path(model_folder) / "decoding.json"
-    temporary = path.with_name(f".decoding.json.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(asdict(settings), indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(Path(model_folder) / "decoding.json", json.dumps(asdict(settings), indent=2) + "\n")
