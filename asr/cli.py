@@ -61,9 +61,6 @@ def _add_train(commands) -> None:
 
 def _train(args: argparse.Namespace, extra: list[str]) -> int:
     """Build a TrainConfig from the arguments and train."""
-    if extra:
-        print(f"asr train: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
-        return 2
     from asr.data import SpecAugment
     from asr.features import FeatureConfig
     from asr.training import TrainConfig, train
@@ -113,9 +110,6 @@ def _add_lm(commands) -> None:
 
 def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
     """Install an LM if given, tune alpha and beta, store them in decoding.json."""
-    if extra:
-        print(f"asr lm tune: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
-        return 2
     from dataclasses import replace
 
     from asr import tuning
@@ -134,9 +128,6 @@ def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _lm_build(args: argparse.Namespace, extra: list[str]) -> int:
     """Build a KenLM model from text files and say what was written."""
-    if extra:
-        print(f"asr lm build: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
-        return 2
     from asr.lm import LmConfig, build_language_model
 
     config = LmConfig(order=args.order, prune=tuple(args.prune), vocab_size=args.vocab_size,
@@ -165,9 +156,6 @@ def _add_evaluate(commands) -> None:
 
 def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     """Score each manifest; print a table or JSON lines."""
-    if extra:
-        print(f"asr evaluate: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
-        return 2
     from asr.evaluation import default_decoder, evaluate_manifest
     from asr.transcriber import load_model
 
@@ -207,9 +195,7 @@ def _add_transcribe(commands) -> None:
 
 def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
     """Transcribe every input; report the bad ones and go on; exit 1 if any failed."""
-    if extra:
-        print(f"asr transcribe: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
-        return 2
+    from asr.evaluation import default_decoder
     from asr.output import find_audio, write_transcript
     from asr.transcriber import load_model
 
@@ -217,7 +203,7 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     transcriber = load_model(args.model) if files else None
-    decoder = args.decoder or (("lm" if transcriber.folder.lm_path else "beam") if transcriber else "greedy")
+    decoder = args.decoder or (default_decoder(transcriber) if transcriber else "greedy")
     failed = len(problems)
     for path in _progress(files):
         try:
@@ -268,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
     if args.command is None:
         parser.print_help()
+        return 2
+    if extra and args.run is not _not_implemented:
+        name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
+        print(f"asr {name}: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
         return 2
     try:
         return args.run(args, extra)
