@@ -11,11 +11,6 @@ import sys
 from asr import __version__
 from asr.errors import AsrError
 
-NOT_YET = {
-    "benchmark": "run models x decoders x manifests and tabulate WER",
-}
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command."""
     parser = argparse.ArgumentParser(prog="asr", description="CTC speech recognition: train, transcribe, evaluate.")
@@ -26,9 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lm(commands)
     _add_evaluate(commands)
     _add_transcribe(commands)
-    for name, summary in NOT_YET.items():
-        command = commands.add_parser(name, help=summary, description=summary)
-        command.set_defaults(run=_not_implemented)
+    _add_benchmark(commands)
     return parser
 
 
@@ -216,6 +209,39 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
     return 1 if failed else 0
 
 
+def _add_benchmark(commands) -> None:
+    """``asr benchmark``: every model x decoder x manifest into tables and charts."""
+    from asr.benchmark import BASELINES, DECODERS, DEFAULT_MODEL
+
+    command = commands.add_parser(
+        "benchmark", help="score models x decoders x manifests into tables and charts",
+        description="Measure WER, CER and real-time factor of every model x decoder x manifest; write "
+                    "results.json, results.csv, results.md and PNG charts into --output. Finished cells are "
+                    "kept: a rerun into the same folder measures only what is missing.")
+    command.add_argument("--model", nargs="+", default=[DEFAULT_MODEL], metavar="DIR",
+                         help=f"model folders ({DEFAULT_MODEL!r}: the model shipped with asr; the default)")
+    command.add_argument("--decoder", nargs="+", choices=DECODERS, default=list(DECODERS), help="default: all")
+    command.add_argument("--manifest", nargs="+", required=True, metavar="MANIFEST")
+    command.add_argument("--output", required=True, metavar="DIR", help="results folder")
+    command.add_argument("--beam-width", type=int, help="beam and lm width (default: each model's own)")
+    command.add_argument("--baseline", choices=BASELINES, help="add a classic recognizer as one more row")
+    command.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    command.set_defaults(run=_benchmark)
+
+
+def _benchmark(args: argparse.Namespace, extra: list[str]) -> int:
+    """Run the benchmark, print its table; exit 1 if any cell failed."""
+    from asr.benchmark import run_benchmark
+
+    result = run_benchmark(args.output, models=args.model, decoders=args.decoder, manifests=args.manifest,
+                           beam_width=args.beam_width, baseline=args.baseline, charts=not args.no_charts)
+    with open(f"{args.output}/results.md", encoding="utf-8") as table:
+        print(table.read(), end="")
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
 def _progress(files: list):
     """The files, with a progress bar on stderr when it is a terminal and there are many."""
     if len(files) < 2 or not sys.stderr.isatty():
@@ -255,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if extra and args.run is not _not_implemented:
+    if extra:
         name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
         print(f"asr {name}: unrecognised arguments: {' '.join(extra)}", file=sys.stderr)
         return 2
@@ -267,13 +293,6 @@ def main(argv: list[str] | None = None) -> int:
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"asr {args.command}: {error}", file=sys.stderr)
         return 2
-
-
-def _not_implemented(args: argparse.Namespace, extra: list[str]) -> int:
-    """Say that a command is planned but not here yet."""
-    name = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
-    print(f"asr {name}: not implemented yet", file=sys.stderr)
-    return 1
 
 
 def _print_help(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
 
 from asr.errors import AudioError
-from asr.manifest import read_manifest
+from asr.manifest import Utterance, read_manifest
 from asr.metrics import error_rates
 from asr.transcriber import Transcriber
 
@@ -102,14 +103,35 @@ def evaluate_manifest(transcriber: Transcriber, manifest: str | PathLike, *, dec
             text = decode.decode(next(scores), frame_seconds=transcriber.folder.frame_seconds).text if ok else ""
             hypotheses.append(text)
     elapsed = time.perf_counter() - started
+    return score(utterances, hypotheses, errors, manifest=manifest, model=str(transcriber.folder.path),
+                 decoder=decoder, seconds=elapsed)
+
+
+def score(utterances: Sequence[Utterance], hypotheses: Sequence[str], errors: Sequence[str], *,
+          manifest: str | PathLike, model: str, decoder: str,
+          seconds: float) -> tuple[Evaluation, list[UtteranceResult]]:
+    """Score the hypotheses of a manifest's utterances: the figures and one result per utterance.
+
+    Parameters
+    ----------
+    utterances : sequence of Utterance
+    hypotheses : sequence of str
+        One per utterance, empty where its audio failed.
+    errors : sequence of str
+        One message per utterance whose audio could not be loaded.
+    manifest, model, decoder : str
+        What the figures are of.
+    seconds : float
+        Wall-clock time from audio files to the hypotheses.
+    """
     references = [u.text for u in utterances]
     rates = error_rates(references, hypotheses)
     audio_seconds = sum(u.duration for u in utterances)
     evaluation = Evaluation(
-        manifest=str(manifest), model=str(transcriber.folder.path), decoder=decoder, utterances=len(utterances),
+        manifest=str(manifest), model=model, decoder=decoder, utterances=len(utterances),
         audio_seconds=round(audio_seconds, 2), wer=rates.wer, cer=rates.cer, substitutions=rates.substitutions,
         deletions=rates.deletions, insertions=rates.insertions, reference_words=rates.reference_words,
-        rtf=elapsed / audio_seconds if audio_seconds else 0.0, processing_seconds=round(elapsed, 2),
+        rtf=seconds / audio_seconds if audio_seconds else 0.0, processing_seconds=round(seconds, 2),
         failed=len(errors))
     details = [UtteranceResult(str(u.audio_filepath), u.text, h, error_rates([u.text], [h]).wer)
                for u, h in zip(utterances, hypotheses)]

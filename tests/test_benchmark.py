@@ -1,0 +1,86 @@
+"""``asr benchmark``: models x decoders x manifests into results files that survive a crash."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from asr.benchmark import Cell, run_benchmark
+from asr.cli import main
+from asr.manifest import Utterance, write_manifest
+from conftest import speak
+
+
+def test_every_cell_is_measured_and_written_in_every_format(trained, tmp_path):
+    model, manifest = trained
+    result = run_benchmark(tmp_path / "out", models=[str(model)], decoders=["greedy", "beam"],
+                           manifests=[manifest, manifest.with_name("tones.jsonl")], beam_width=4)
+
+    assert result.ok and len(result.rows) == 2  # the same manifest named twice is one cell per decoder
+    assert {(row["decoder"], row["beam_width"]) for row in result.rows} == {("greedy", None), ("beam", 4)}
+    for row in result.rows:
+        assert row["utterances"] == 6 and row["audio_seconds"] == pytest.approx(6.0)
+        assert 0 <= row["wer"] and 0 <= row["cer"] and row["rtf"] > 0
+        assert row["parameters"] > 0 and row["model"] == str(model)
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert saved["rows"] == result.rows and saved["errors"] == []
+    with open(tmp_path / "out" / "results.csv", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 2
+    table = (tmp_path / "out" / "results.md").read_text()
+    assert table.count("| tones |") == 2
+    for chart in ("wer_by_model.png", "wer_vs_rtf.png"):
+        assert (tmp_path / "out" / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_rerun_measures_only_the_missing_cells(trained, tmp_path):
+    model, manifest = trained
+    output = tmp_path / "out"
+    run_benchmark(output, models=[str(model)], decoders=["greedy", "beam"], manifests=[manifest], charts=False)
+    greedy = output / "cells" / f"{Cell(str(model), 'greedy', str(manifest)).key}.json"
+    beam = output / "cells" / f"{Cell(str(model), 'beam', str(manifest)).key}.json"
+    kept = greedy.stat().st_mtime_ns
+    beam.unlink()  # as if the run had died during this cell
+
+    result = run_benchmark(output, models=[str(model)], decoders=["greedy", "beam"], manifests=[manifest],
+                           charts=False)
+
+    assert greedy.stat().st_mtime_ns == kept and beam.is_file()
+    assert sorted(row["decoder"] for row in result.rows) == ["beam", "greedy"]
+
+
+def test_a_broken_model_is_reported_and_the_other_cells_still_run(trained, tmp_path, capsys):
+    model, manifest = trained
+    missing = tmp_path / "no-such-model"
+    code = main(["benchmark", "--model", str(missing), str(model), "--decoder", "greedy",
+                 "--manifest", str(manifest), "--output", str(tmp_path / "out"), "--no-charts"])
+
+    assert code == 1
+    assert f"error: {missing} / greedy / {manifest}" in capsys.readouterr().err
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+    assert [row["model"] for row in rows] == [str(model)]
+
+
+def test_unknown_decoders_are_refused_before_anything_runs(tmp_path):
+    with pytest.raises(ValueError, match="decoders must be some of"):
+        run_benchmark(tmp_path / "out", decoders=["viterbi"], manifests=["m.jsonl"])
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_pocketsphinx_is_one_more_row_on_the_same_audio(trained, tmp_path):
+    pytest.importorskip("pocketsphinx", reason="the baseline extra is not installed (pip install pocketsphinx)")
+    model, _ = trained
+    texts = ["good morning how are you", "one two three four five"]
+    utterances = [Utterance(audio_filepath=speak(text, tmp_path / f"{i}.wav", rate=140), duration=2.0, text=text)
+                  for i, text in enumerate(texts)]
+    manifest = tmp_path / "speech.jsonl"
+    write_manifest(utterances, manifest)
+
+    result = run_benchmark(tmp_path / "out", models=[str(model)], decoders=["greedy"], manifests=[manifest],
+                           baseline="pocketsphinx", charts=False)
+
+    baseline = [row for row in result.rows if row["model"] == "pocketsphinx"]
+    assert len(baseline) == 1 and baseline[0]["decoder"] == "pocketsphinx"
+    assert baseline[0]["utterances"] == 2 and baseline[0]["wer"] < 0.8  # it hears most words
