@@ -78,7 +78,7 @@ def _add_lm(commands) -> None:
     build = actions.add_parser("build", help="build an ARPA and a binary KenLM model from text",
                                description="Normalise text files and build lm.arpa, lm.bin and unigrams.txt "
                                            "with KenLM's lmplz and build_binary (scripts/build_kenlm.sh).")
-    build.add_argument("--text", nargs="+", required=True, metavar="FILE", help="UTF-8 text, one sentence a line")
+    build.add_argument("--text", nargs="+", required=True, metavar="FILE", help="UTF-8 text, one sentence a line, or .jsonl manifests (their transcripts)")
     build.add_argument("--order", type=int, default=4, help="n-gram order (default: 4)")
     build.add_argument("--output", required=True, metavar="DIR", help="folder to write the model into")
     build.add_argument("--prune", type=int, nargs="+", default=[], metavar="COUNT",

@@ -29,6 +29,7 @@ from os import PathLike
 from pathlib import Path
 
 from asr.errors import LanguageModelError
+from asr.manifest import read_manifest
 from asr.text import normalize_text
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ ARPA_NAME = "lm.arpa"  # the model as ARPA text (portable, slow to load)
 BINARY_NAME = "lm.bin"  # the model in KenLM's binary trie format (what decoders load)
 UNIGRAMS_NAME = "unigrams.txt"  # the model's words, one a line, for pyctcdecode
 CONFIG_NAME = "lm.json"  # the LmConfig and counts the model was built with
+MANIFEST_SUFFIX = ".jsonl"  # a text input with this suffix is a manifest: its transcripts are the text
 
 _STDERR_LINES = 6  # lines of a failing program's stderr quoted in the error
 
@@ -120,7 +122,8 @@ def build_language_model(texts: Sequence[str | PathLike], output: str | PathLike
     Parameters
     ----------
     texts : sequence of path
-        UTF-8 text files, one sentence (or utterance) per line.
+        UTF-8 text files, one sentence (or utterance) per line, or JSON-lines
+        manifests (``.jsonl``), whose transcripts are used.
     output : path
         Folder to write ``lm.arpa``, ``lm.bin``, ``unigrams.txt`` and
         ``lm.json`` into; created if missing.
@@ -297,7 +300,10 @@ def _normalise_corpus(texts: Sequence[Path], corpus: Path) -> tuple[Counter, int
 
 
 def _read_lines(path: Path) -> Iterable[str]:
-    """Lines of a UTF-8 text file."""
+    """Lines of a UTF-8 text file, or the transcripts of a JSON-lines manifest (``.jsonl``)."""
+    if path.suffix == MANIFEST_SUFFIX:
+        yield from (utterance.text for utterance in read_manifest(path, check_audio=False))
+        return
     try:
         with open(path, encoding="utf-8") as lines:
             yield from lines

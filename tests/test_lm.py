@@ -211,3 +211,16 @@ def test_lm_decoder_agrees_with_the_others_on_peaked_scores(lm_decoder, classes,
 def test_lm_decoder_handles_empty_and_single_frame(lm_decoder, frames):
     hypothesis = lm_decoder.decode(np.log(np.full((frames, CLASSES), 1 / CLASSES)), frame_seconds=FRAME_SECONDS)
     check_words(hypothesis, frames, FRAME_SECONDS)
+
+
+@needs_kenlm
+def test_a_manifest_contributes_its_transcripts(tmp_path, corpus_file):
+    from asr.manifest import Utterance, write_manifest
+
+    manifest = tmp_path / "train.jsonl"
+    write_manifest([Utterance(audio_filepath=tmp_path / "a.wav", duration=1.0, text="zebras graze quietly")],
+                   manifest)
+    result = build_language_model([corpus_file, manifest], tmp_path / "lm", config=SMALL)
+    words = load_unigrams(result.unigrams)
+    assert {"zebras", "graze", "quietly", "cat"} <= set(words)
+    assert "audio_filepath" not in words and result.sentences == 5
