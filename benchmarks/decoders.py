@@ -11,9 +11,10 @@ The log-probabilities come from one of three places:
     ``frame_seconds`` is one utterance of shape (frames, num_classes), taken in
     sorted key order; ``references`` (optional) holds their transcripts in that
     order; ``frame_seconds`` (optional) the output frame duration.
-``--model DIR --manifest FILE``
-    A model folder run over a manifest's audio (``--save-npz`` keeps the
-    result for later runs).
+``--model DIR --manifest FILE...``
+    A model folder run over the manifests' audio (``--save-npz`` keeps the
+    result for later runs); its language model and tuned alpha/beta, if it
+    has them, are what the lm decoder uses.
 
 Each decoder decodes every utterance once after one warm-up utterance; the
 table gives seconds per utterance and the real-time factor (decoding time
@@ -21,7 +22,8 @@ over audio time; below 1 is faster than real time).
 
     python benchmarks/decoders.py --synthetic peaked --utterances 50 --frames 400
     python benchmarks/decoders.py --npz dev_scores.npz --lm models/lm --beam-widths 1 16 64
-    python benchmarks/decoders.py --model models/cnn_bigru --manifest dev.jsonl --save-npz dev_scores.npz
+    python benchmarks/decoders.py --model models/cnn_bigru --manifest dev/*.jsonl --save-npz dev_scores.npz \
+        --decoders greedy beam beam_tf lm --beam-widths 8 32 128
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def from_npz(path: Path) -> tuple[list[np.ndarray], list[str], float | None]:
     return utterances, references, frame_seconds
 
 
-def from_model(folder_path: Path, manifest_path: Path, *, limit: int | None) -> tuple[list, list[str], float, Path]:
-    """Run a model folder over a manifest's audio; return log-probabilities, references, frame duration."""
+def from_model(folder_path: Path, manifest_paths: list[Path], *, limit: int | None) -> tuple[list, list[str], float, dict]:
+    """Run a model folder over manifests' audio: log-probabilities, references, frame duration, lm options."""
     from asr.audio import load_audio
     from asr.features import compute_features
     from asr.manifest import read_manifest
@@ -73,14 +75,17 @@ def from_model(folder_path: Path, manifest_path: Path, *, limit: int | None) -> 
     from asr.models import output_length
 
     folder = load_model_folder(folder_path)
-    utterances = list(read_manifest(manifest_path))[:limit]
+    utterances = [u for path in manifest_paths for u in list(read_manifest(path))[:limit]]
     scores = []
     for utterance in utterances:
         features = folder.normalizer(compute_features(load_audio(utterance.audio_filepath), folder.features))
         frames = int(output_length(folder.acoustic, np.array([len(features)]))[0])
         output = folder.acoustic(features[None].astype(np.float32), training=False)
         scores.append(np.asarray(output)[0, :frames])
-    lm = folder.lm_path.parent if folder.lm_path is not None else None
+    lm = {}
+    if folder.lm_path is not None:
+        lm = {"lm_path": str(folder.lm_path), "unigrams": folder.unigrams_path, "alpha": folder.decoding.alpha,
+              "beta": folder.decoding.beta}
     return scores, [u.text for u in utterances], folder.frame_seconds, lm
 
 
@@ -94,13 +99,13 @@ def time_decoder(decoder, utterances: list[np.ndarray], *, frame_seconds: float)
 
 
 def run(utterances: list[np.ndarray], references: list[str], *, frame_seconds: float, kinds: list[str],
-        beam_widths: list[int], lm: str | None) -> list[dict]:
-    """One row of figures per decoder and beam width."""
+        beam_widths: list[int], lm: dict) -> list[dict]:
+    """One row of figures per decoder and beam width; ``lm`` holds the lm decoder's options."""
     audio_seconds = sum(len(scores) for scores in utterances) * frame_seconds
     rows = []
     for kind in kinds:
         for width in ([1] if kind == "greedy" else beam_widths):
-            options = {"lm_path": lm} if kind == "lm" else {}
+            options = lm if kind == "lm" else {}
             decoder = build_decoder(kind, beam_width=width, **options)
             texts, seconds = time_decoder(decoder, utterances, frame_seconds=frame_seconds)
             row = {"decoder": kind, "beam_width": width if kind != "greedy" else None,
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.model and not args.manifest:
         parser.error("--model needs --manifest (the audio to run it on)")
-    lm = args.lm
+    lm = {"lm_path": str(args.lm)} if args.lm else {}
     frame_seconds = args.frame_seconds
     if args.synthetic:
         utterances, references = synthetic(args.synthetic, utterances=args.utterances, frames=args.frames,
@@ -148,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         lm = lm or folder_lm
         if args.save_npz:
             _save_npz(args.save_npz, utterances, references, frame_seconds)
-    kinds = [kind for kind in args.decoders if kind != "lm" or lm is not None]
-    if "lm" in args.decoders and lm is None:
+    kinds = [kind for kind in args.decoders if kind != "lm" or lm]
+    if "lm" in args.decoders and not lm:
         print("no --lm given (nor one in the model folder): skipping the lm decoder", file=sys.stderr)
     rows = run(utterances, references, frame_seconds=frame_seconds or 0.02, kinds=kinds,
-               beam_widths=args.beam_widths, lm=None if lm is None else str(lm))
+               beam_widths=args.beam_widths, lm=lm)
     print(markdown(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
@@ -166,8 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--synthetic", choices=["peaked", "random"], help="made-up log-probabilities")
     source.add_argument("--npz", type=Path, help="saved log-probabilities (and references)")
     source.add_argument("--model", type=Path, help="model folder to run over --manifest")
-    parser.add_argument("--manifest", type=Path, help="manifest of audio for --model")
-    parser.add_argument("--limit", type=int, help="first N utterances of --manifest only")
+    parser.add_argument("--manifest", type=Path, nargs="+", help="manifests of audio for --model")
+    parser.add_argument("--limit", type=int, help="first N utterances of each --manifest only")
     parser.add_argument("--save-npz", type=Path, help="keep the model's log-probabilities for --npz")
     parser.add_argument("--utterances", type=int, default=20, help="synthetic utterances (default: 20)")
     parser.add_argument("--frames", type=int, default=300, help="frames per synthetic utterance (default: 300)")
