@@ -8,6 +8,7 @@ Its words go through the same normaliser and scorer as our hypotheses.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from asr.manifest import read_manifest
 logger = logging.getLogger(__name__)
 
 NAME = "pocketsphinx"  # how the baseline appears in tables, as model and as decoder
+MAX_UTTERANCE_SECONDS = 20.0  # s: longer audio is cut at pauses by PocketSphinx's own voice activity detector
 FILLER = re.compile(r"^(<.*>|\[.*\])$")  # <s>, </s>, <sil>, [NOISE]: not words
 ALTERNATIVE = re.compile(r"\(\d+\)$")  # "read(2)": the second pronunciation of "read"
 
@@ -54,12 +56,25 @@ class PocketSphinx:
     def transcribe(self, samples: np.ndarray) -> str:
         """The words PocketSphinx hears in 16 kHz mono samples, fillers dropped.
 
+        Audio longer than ``MAX_UTTERANCE_SECONDS`` is cut into speech segments
+        by PocketSphinx's voice activity detector (``Segmenter``) first, as its
+        own ``live`` mode does, so an hour of audio is decoded in pieces.
+
         Parameters
         ----------
         samples : np.ndarray [shape=(n,), float32]
             Audio in [-1, 1] at 16 kHz, as :func:`asr.load_audio` returns it.
         """
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        if samples.size <= MAX_UTTERANCE_SECONDS * SAMPLE_RATE:
+            return self._recognise(pcm)
+        from pocketsphinx.segmenter import Segmenter
+
+        segments = Segmenter(sample_rate=SAMPLE_RATE).segment(io.BytesIO(pcm))
+        return " ".join(filter(None, (self._recognise(segment.pcm) for segment in segments)))
+
+    def _recognise(self, pcm: bytes) -> str:
+        """Decode 16-bit PCM as one utterance."""
         self._decoder.start_utt()
         self._decoder.process_raw(pcm, full_utt=True)
         self._decoder.end_utt()

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asr.errors import AudioError
 from asr.manifest import Utterance, read_manifest
 from asr.metrics import error_rates
-from asr.transcriber import Transcriber
+
+if TYPE_CHECKING:  # the scoring here needs no TensorFlow; only evaluate_manifest's caller brings it
+    from asr.transcriber import Transcriber
 
 logger = logging.getLogger(__name__)
 
