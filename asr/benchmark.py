@@ -10,9 +10,10 @@ A run writes into one output folder::
       wer_by_model.png    WER of each model and decoder, one panel a manifest
       wer_vs_rtf.png      WER against real-time factor
 
-A cell is (model, decoder, beam width, manifest). A rerun into the same
-folder skips the cells already in ``cells/``, so a crash loses at most the
-cell in progress. A model or manifest that cannot be read is reported with
+A cell is (model, decoder, beam width, manifest), the model identified by
+the content of its folder (so a retrained model is measured anew). A rerun
+into the same folder skips the cells already in ``cells/``, so a crash loses
+at most the cell in progress. A model or manifest that cannot be read is reported with
 its path, its cells are left out, and the other cells still run.
 """
 
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 DECODERS = ("greedy", "beam", "lm")
 BASELINES = ("pocketsphinx",)
 DEFAULT_MODEL = "default"  # how the bundled model is named in --model and in tables
+FINGERPRINTED = ("model.keras", "config.json", "normalizer.json", "alphabet.json", "decoding.json")
 COLUMNS = ("model", "parameters", "decoder", "beam_width", "manifest", "utterances", "audio_seconds", "wer", "cer",
            "substitutions", "deletions", "insertions", "reference_words", "rtf", "processing_seconds", "failed")
 
@@ -47,6 +49,7 @@ class Cell:
     decoder: str  # greedy, beam, lm, or the baseline's name
     manifest: str  # JSON-lines manifest
     beam_width: int | None = None  # None: the model's own setting (or no beam at all)
+    fingerprint: str = ""  # digest of the model folder's files ("" for a baseline)
 
     @property
     def key(self) -> str:
@@ -95,15 +98,19 @@ def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MO
     _check_choices(decoders, baseline)
     folder = Path(output)
     (folder / "cells").mkdir(parents=True, exist_ok=True)
-    errors = []
+    errors, requested = [], []
     for model in models:
-        cells = [Cell(model, decoder, str(manifest), None if decoder == "greedy" else beam_width)
+        fingerprint = model_fingerprint(model)
+        cells = [Cell(model, decoder, str(manifest), None if decoder == "greedy" else beam_width, fingerprint)
                  for decoder in decoders for manifest in manifests]
         errors += _run_cells(folder, cells, _model_runner(model))
+        requested += cells
     if baseline is not None:
         cells = [Cell(baseline, baseline, str(manifest)) for manifest in manifests]
         errors += _run_cells(folder, cells, _baseline_runner(baseline))
-    rows = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((folder / "cells").glob("*.json"))]
+        requested += cells
+    finished = [folder / "cells" / f"{cell.key}.json" for cell in dict.fromkeys(requested)]
+    rows = [json.loads(path.read_text(encoding="utf-8")) for path in finished if path.is_file()]
     rows.sort(key=lambda row: (row["manifest"], row["model"], row["decoder"], row["beam_width"] or 0))
     write_results(folder, rows, errors, charts=charts)
     return BenchmarkResult(rows=rows, errors=errors)
@@ -116,6 +123,22 @@ def _check_choices(decoders: Sequence[str], baseline: str | None) -> None:
         raise ValueError(f"decoders must be some of {DECODERS}, got {list(decoders)}")
     if baseline is not None and baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+
+
+def model_fingerprint(model: str) -> str:
+    """A digest of the files a model folder's results depend on; "" when the folder is missing."""
+    from asr.model_folder import default_model_path
+
+    folder = default_model_path() if model == DEFAULT_MODEL else Path(model)
+    files = [folder / name for name in FINGERPRINTED] + sorted((folder / "lm").glob("*"))
+    files = [path for path in files if path.is_file()]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(folder).as_posix().encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16] if files else ""
 
 
 def _run_cells(folder: Path, cells: list[Cell], runner) -> list[str]:

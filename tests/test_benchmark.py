@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from asr.benchmark import Cell, run_benchmark
+from asr.benchmark import Cell, model_fingerprint, run_benchmark
 from asr.cli import main
 from asr.manifest import Utterance, write_manifest
 from conftest import speak
@@ -38,8 +38,9 @@ def test_a_rerun_measures_only_the_missing_cells(trained, tmp_path):
     model, manifest = trained
     output = tmp_path / "out"
     run_benchmark(output, models=[str(model)], decoders=["greedy", "beam"], manifests=[manifest], charts=False)
-    greedy = output / "cells" / f"{Cell(str(model), 'greedy', str(manifest)).key}.json"
-    beam = output / "cells" / f"{Cell(str(model), 'beam', str(manifest)).key}.json"
+    fingerprint = model_fingerprint(str(model))
+    greedy = output / "cells" / f"{Cell(str(model), 'greedy', str(manifest), None, fingerprint).key}.json"
+    beam = output / "cells" / f"{Cell(str(model), 'beam', str(manifest), None, fingerprint).key}.json"
     kept = greedy.stat().st_mtime_ns
     beam.unlink()  # as if the run had died during this cell
 
@@ -84,3 +85,19 @@ def test_pocketsphinx_is_one_more_row_on_the_same_audio(trained, tmp_path):
     baseline = [row for row in result.rows if row["model"] == "pocketsphinx"]
     assert len(baseline) == 1 and baseline[0]["decoder"] == "pocketsphinx"
     assert baseline[0]["utterances"] == 2 and baseline[0]["wer"] < 0.8  # it hears most words
+
+
+def test_a_retrained_model_is_measured_anew(trained, tmp_path):
+    import shutil
+
+    model, manifest = trained
+    copy = tmp_path / "model"
+    shutil.copytree(model, copy)
+    output = tmp_path / "out"
+    run_benchmark(output, models=[str(copy)], decoders=["greedy"], manifests=[manifest], charts=False)
+    (copy / "decoding.json").write_text('{"beam_width": 8}')  # as if tuned or retrained
+
+    result = run_benchmark(output, models=[str(copy)], decoders=["greedy"], manifests=[manifest], charts=False)
+
+    assert len(list((output / "cells").glob("*.json"))) == 2  # the old model's cell is kept on disk
+    assert len(result.rows) == 1 and result.rows[0]["beam_width"] is None  # the results are of this model
