@@ -4,7 +4,7 @@ A run writes one self-contained model folder::
 
     OUTPUT/
       config.json          the TrainConfig (model, features, optimiser, data)
-      model.keras          the best acoustic model so far (Keras safe mode loads it)
+      model.keras          the best acoustic model so far, by dev CER (Keras safe mode loads it)
       normalizer.json      feature statistics of the training data
       alphabet.json        the output symbols and blank index
       best.json            epoch and dev figures of model.keras
@@ -172,7 +172,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         trainer = CTCTrainer(acoustic, blank_index=alphabet.blank_index)
         trainer.compile(optimizer=_optimizer(config, steps_per_epoch))
         trainer.optimizer.build(acoustic.trainable_variables)
-    state = _restore(trainer, output) if resume else {"epoch": 0, "history": [], "best": None}
+    state = _restore(trainer, output) if resume else {"epoch": 0, "history": []}
     if state["epoch"] >= config.epochs:
         logger.info("%s: already trained for %d epochs", output, state["epoch"])
         return output
@@ -339,22 +339,26 @@ class _EpochEnd(keras.callbacks.Callback):
             logger.info("epoch %d: dev WER %.4f CER %.4f", epoch + 1, scores["dev_wer"], scores["dev_cer"])
         self.state["history"].append(record)
         self.state["epoch"] = epoch + 1
-        if self._update_best(record):
+        best = _best_epoch(self.state["history"])
+        if best is record:
             _export(self.acoustic, self.output, record)
         _write_history(self.output, self.state["history"])
         _save_checkpoint(self.model, self.output, self.state, keep=self.config.keep_checkpoints)
-        if self.config.patience and epoch + 1 - self.state["best"]["epoch"] >= self.config.patience:
+        if self.config.patience and epoch + 1 - best["epoch"] >= self.config.patience:
             logger.info("no dev improvement for %d epochs: stopping", self.config.patience)
             self.model.stop_training = True
 
-    def _update_best(self, record: dict) -> bool:
-        """Keep the epoch with the lowest (dev WER, dev CER), or the lowest loss without dev data."""
-        key = (record["dev_wer"], record["dev_cer"]) if "dev_wer" in record else (record["loss"],)
-        best = self.state["best"]
-        if best is None or key < tuple(best["key"]):
-            self.state["best"] = {"epoch": record["epoch"], "key": list(key)}
-            return True
-        return False
+
+def _best_epoch(history: list[dict]) -> dict | None:
+    """The epoch record with the lowest dev CER (then WER), or the lowest loss without dev data.
+
+    Character error rate, not WER, picks the model: a character model's greedy
+    WER sits near 1.0 for many epochs while its CER falls steadily, and the CER
+    is what the beam and LM decoders build words from.
+    """
+    if not history:
+        return None
+    return min(history, key=lambda r: (r["dev_cer"], r["dev_wer"]) if "dev_cer" in r else (r["loss"],))
 
 
 def _export(acoustic: keras.Model, output: Path, record: dict) -> None:
@@ -403,7 +407,7 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
         logger.info("resuming from %s (epoch %d)", weights, epoch)
         return state
     logger.info("%s: no checkpoint to resume from; starting afresh", output)
-    return {"epoch": 0, "history": [], "best": None}
+    return {"epoch": 0, "history": []}
 
 
 def _write_history(output: Path, history: list[dict]) -> None:

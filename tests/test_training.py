@@ -110,3 +110,16 @@ def test_a_run_killed_mid_training_resumes_losing_at_most_one_epoch(tmp_path):
     history = json.loads((output / "history.json").read_text())
     assert [record["epoch"] for record in history] == list(range(1, finished + 3))
     assert not list((output / "checkpoints").glob("*tmp-*"))
+
+
+@pytest.mark.parametrize("history, best", [
+    ([{"epoch": 1, "dev_wer": 0.99, "dev_cer": 0.87}, {"epoch": 2, "dev_wer": 1.0, "dev_cer": 0.68}], 2),
+    ([{"epoch": 1, "dev_wer": 0.50, "dev_cer": 0.20}, {"epoch": 2, "dev_wer": 0.45, "dev_cer": 0.20}], 2),
+    ([{"epoch": 1, "loss": 9.0}, {"epoch": 2, "loss": 3.0}, {"epoch": 3, "loss": 4.0}], 2),
+    ([], None),
+])
+def test_the_best_epoch_has_the_lowest_dev_cer(history, best):
+    from asr.training import _best_epoch
+
+    found = _best_epoch(history)
+    assert (found["epoch"] if found else None) == best
