@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 DECODERS = ("greedy", "beam", "lm")
 BASELINES = ("pocketsphinx",)
-DEFAULT_MODEL = "default"  # how the bundled model is named in --model and in tables
+DEFAULT_MODEL_NAME = "default"  # how the bundled model is named in --model and in tables
 FINGERPRINTED = ("model.keras", "config.json", "normalizer.json", "alphabet.json", "decoding.json")
 COLUMNS = ("model", "parameters", "decoder", "beam_width", "manifest", "utterances", "audio_seconds", "wer", "cer",
            "substitutions", "deletions", "insertions", "reference_words", "rtf", "processing_seconds", "failed")
@@ -71,7 +71,7 @@ class BenchmarkResult:
         return not self.errors
 
 
-def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MODEL,),
+def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MODEL_NAME,),
                   decoders: Sequence[str] = DECODERS, manifests: Sequence[str | PathLike],
                   beam_width: int | None = None, baseline: str | None = None, charts: bool = True) -> BenchmarkResult:
     """Measure every model x decoder x manifest and write the results into ``output``.
@@ -129,7 +129,7 @@ def model_fingerprint(model: str) -> str:
     """A digest of the files a model folder's results depend on; "" when the folder is missing."""
     from asr.model_folder import default_model_path
 
-    folder = default_model_path() if model == DEFAULT_MODEL else Path(model)
+    folder = default_model_path() if model == DEFAULT_MODEL_NAME else Path(model)
     files = [folder / name for name in FINGERPRINTED] + sorted((folder / "lm").glob("*"))
     files = [path for path in files if path.is_file()]
     digest = hashlib.sha256()
@@ -171,7 +171,7 @@ def _model_runner(model: str):
         from asr.transcriber import load_model
 
         if "transcriber" not in loaded:
-            loaded["transcriber"] = load_model(None if model == DEFAULT_MODEL else model)
+            loaded["transcriber"] = load_model(None if model == DEFAULT_MODEL_NAME else model)
         transcriber = loaded["transcriber"]
         evaluation, _ = evaluate_manifest(transcriber, cell.manifest, decoder=cell.decoder,
                                           beam_width=cell.beam_width)

@@ -78,7 +78,8 @@ def _add_lm(commands) -> None:
     build = actions.add_parser("build", help="build an ARPA and a binary KenLM model from text",
                                description="Normalise text files and build lm.arpa, lm.bin and unigrams.txt "
                                            "with KenLM's lmplz and build_binary (scripts/build_kenlm.sh).")
-    build.add_argument("--text", nargs="+", required=True, metavar="FILE", help="UTF-8 text, one sentence a line, or .jsonl manifests (their transcripts)")
+    build.add_argument("--text", nargs="+", required=True, metavar="FILE",
+                       help="UTF-8 text, one sentence a line, or .jsonl manifests (their transcripts)")
     build.add_argument("--order", type=int, default=4, help="n-gram order (default: 4)")
     build.add_argument("--output", required=True, metavar="DIR", help="folder to write the model into")
     build.add_argument("--prune", type=int, nargs="+", default=[], metavar="COUNT",
@@ -211,15 +212,15 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _add_benchmark(commands) -> None:
     """``asr benchmark``: every model x decoder x manifest into tables and charts."""
-    from asr.benchmark import BASELINES, DECODERS, DEFAULT_MODEL
+    from asr.benchmark import BASELINES, DECODERS, DEFAULT_MODEL_NAME
 
     command = commands.add_parser(
         "benchmark", help="score models x decoders x manifests into tables and charts",
         description="Measure WER, CER and real-time factor of every model x decoder x manifest; write "
                     "results.json, results.csv, results.md and PNG charts into --output. Finished cells are "
                     "kept: a rerun into the same folder measures only what is missing.")
-    command.add_argument("--model", nargs="+", default=[DEFAULT_MODEL], metavar="DIR",
-                         help=f"model folders ({DEFAULT_MODEL!r}: the model shipped with asr; the default)")
+    command.add_argument("--model", nargs="+", default=[DEFAULT_MODEL_NAME], metavar="DIR",
+                         help=f"model folders ({DEFAULT_MODEL_NAME!r}: the model shipped with asr; the default)")
     command.add_argument("--decoder", nargs="+", choices=DECODERS, default=list(DECODERS), help="default: all")
     command.add_argument("--manifest", nargs="+", required=True, metavar="MANIFEST")
     command.add_argument("--output", required=True, metavar="DIR", help="results folder")

@@ -66,7 +66,8 @@ def from_npz(path: Path) -> tuple[list[np.ndarray], list[str], float | None]:
     return utterances, references, frame_seconds
 
 
-def from_model(folder_path: Path, manifest_paths: list[Path], *, limit: int | None) -> tuple[list, list[str], float, dict]:
+def from_model(folder_path: Path, manifest_paths: list[Path], *,
+               limit: int | None) -> tuple[list, list[str], float, dict]:
     """Run a model folder over manifests' audio: log-probabilities, references, frame duration, lm options."""
     from asr.audio import load_audio
     from asr.features import compute_features
