@@ -98,22 +98,27 @@ def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MO
     _check_choices(decoders, baseline)
     folder = Path(output)
     (folder / "cells").mkdir(parents=True, exist_ok=True)
-    errors, requested = [], []
-    for model in models:
-        fingerprint = model_fingerprint(model)
-        cells = [Cell(model, decoder, str(manifest), None if decoder == "greedy" else beam_width, fingerprint)
-                 for decoder in decoders for manifest in manifests]
-        errors += _run_cells(folder, cells, _model_runner(model))
-        requested += cells
+    plans = [(_model_cells(model, decoders, manifests, beam_width), _model_runner(model)) for model in models]
     if baseline is not None:
-        cells = [Cell(baseline, baseline, str(manifest)) for manifest in manifests]
-        errors += _run_cells(folder, cells, _baseline_runner(baseline))
-        requested += cells
-    finished = [folder / "cells" / f"{cell.key}.json" for cell in dict.fromkeys(requested)]
-    rows = [json.loads(path.read_text(encoding="utf-8")) for path in finished if path.is_file()]
-    rows.sort(key=lambda row: (row["manifest"], row["model"], row["decoder"], row["beam_width"] or 0))
+        plans.append(([Cell(baseline, baseline, str(manifest)) for manifest in manifests], _baseline_runner(baseline)))
+    errors = [error for cells, runner in plans for error in _run_cells(folder, cells, runner)]
+    rows = _finished_rows(folder, [cell for cells, _ in plans for cell in cells])
     write_results(folder, rows, errors, charts=charts)
     return BenchmarkResult(rows=rows, errors=errors)
+
+
+def _model_cells(model: str, decoders: Sequence[str], manifests: Sequence, beam_width: int | None) -> list[Cell]:
+    """The cells of one model: every decoder on every manifest."""
+    fingerprint = model_fingerprint(model)
+    return [Cell(model, decoder, str(manifest), None if decoder == "greedy" else beam_width, fingerprint)
+            for decoder in decoders for manifest in manifests]
+
+
+def _finished_rows(folder: Path, cells: list[Cell]) -> list[dict]:
+    """The saved rows of the cells that have one, ordered by manifest, model and decoder."""
+    paths = [folder / "cells" / f"{cell.key}.json" for cell in dict.fromkeys(cells)]
+    rows = [json.loads(path.read_text(encoding="utf-8")) for path in paths if path.is_file()]
+    return sorted(rows, key=lambda row: (row["manifest"], row["model"], row["decoder"], row["beam_width"] or 0))
 
 
 def _check_choices(decoders: Sequence[str], baseline: str | None) -> None:
