@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The default model from scratch to asr/default_model, in one command:
+#   1. the 4-gram KenLM language model (lm_corpus.txt + the training transcripts),
+#   2. the cnn_bigru acoustic model (resumes where a stopped run left off),
+#   3. the bundle: the best epoch (by dev CER), its feature statistics and the LM copied into the package,
+#   4. alpha and beta tuned on the dev manifests and stored in asr/default_model/decoding.json.
+#
+# Usage: training/default_model.sh [EPOCHS]     (default 60; run it again after a stop to go on)
+# Reads ../shared beside the checkout, or $ASR_SHARED. Needs KenLM's programs (scripts/build_kenlm.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+shared="${ASR_SHARED:-../shared}"
+epochs="${1:-60}"
+run=training/cnn_bigru_v1
+lm=runs/lm
+bundle=asr/default_model
+dev=("${shared}"/corpus/dev/*.jsonl)
+
+if [ ! -f "${lm}/lm.bin" ]; then
+  asr lm build --text "${shared}/text/lm_corpus.txt" "${shared}"/corpus/train/*.jsonl \
+    --order 4 --prune 0 0 1 --quantize 8 --output "${lm}"
+fi
+
+resume=()
+[ -f "${run}/config.json" ] && resume=(--resume)
+asr train --train "${shared}"/corpus/train/*.jsonl --dev "${dev[@]}" --output "${run}" \
+  --features logmel --option layers=3 --max-frames 12000 --speeds 0.9 1.0 1.1 \
+  --epochs "${epochs}" --patience 12 --progress epoch "${resume[@]}"
+
+rm -rf "${bundle}"
+mkdir -p "${bundle}"
+cp "${run}"/{model.keras,config.json,normalizer.json,alphabet.json,best.json} "${bundle}/"
+asr lm tune --model "${bundle}" --lm "${lm}" --manifest "${dev[@]}" \
+  --alphas 0.4 0.8 1.2 1.6 2.0 --betas 0 1 2 3 --beam-width 32
