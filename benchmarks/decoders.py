@@ -69,20 +69,13 @@ def from_npz(path: Path) -> tuple[list[np.ndarray], list[str], float | None]:
 def from_model(folder_path: Path, manifest_paths: list[Path], *,
                limit: int | None) -> tuple[list, list[str], float, dict]:
     """Run a model folder over manifests' audio: log-probabilities, references, frame duration, lm options."""
-    from asr.audio import load_audio
-    from asr.features import compute_features
     from asr.manifest import read_manifest
-    from asr.model_folder import load_model_folder
-    from asr.models import output_length
+    from asr.transcriber import load_model
 
-    folder = load_model_folder(folder_path)
+    transcriber = load_model(folder_path)
+    folder = transcriber.folder
     utterances = [u for path in manifest_paths for u in list(read_manifest(path))[:limit]]
-    scores = []
-    for utterance in utterances:
-        features = folder.normalizer(compute_features(load_audio(utterance.audio_filepath), folder.features))
-        frames = int(output_length(folder.acoustic, np.array([len(features)]))[0])
-        output = folder.acoustic(features[None].astype(np.float32), training=False)
-        scores.append(np.asarray(output)[0, :frames])
+    scores = transcriber.log_probs_batch([transcriber.load(u.audio_filepath) for u in utterances])
     lm = {}
     if folder.lm_path is not None:
         lm = {"lm_path": str(folder.lm_path), "unigrams": folder.unigrams_path, "alpha": folder.decoding.alpha,
