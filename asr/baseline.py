@@ -50,7 +50,6 @@ class PocketSphinx:
         except ImportError as error:
             raise BaselineError("PocketSphinx is not installed; pip install 'asr[baseline]' "
                                 "(or pip install pocketsphinx)") from error
-        self.version = getattr(pocketsphinx, "__version__", "")
         self._decoder = pocketsphinx.Decoder(samprate=SAMPLE_RATE, logfn=os.devnull)
 
     def transcribe(self, samples: np.ndarray) -> str:

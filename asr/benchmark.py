@@ -116,9 +116,14 @@ def _model_cells(model: str, decoders: Sequence[str], manifests: Sequence, beam_
 
 def _finished_rows(folder: Path, cells: list[Cell]) -> list[dict]:
     """The saved rows of the cells that have one, ordered by manifest, model and decoder."""
-    paths = [folder / "cells" / f"{cell.key}.json" for cell in dict.fromkeys(cells)]
+    paths = [_cell_path(folder, cell) for cell in dict.fromkeys(cells)]
     rows = [json.loads(path.read_text(encoding="utf-8")) for path in paths if path.is_file()]
     return sorted(rows, key=lambda row: (row["manifest"], row["model"], row["decoder"], row["beam_width"] or 0))
+
+
+def _cell_path(folder: Path, cell: Cell) -> Path:
+    """Where a finished cell's row is kept."""
+    return folder / "cells" / f"{cell.key}.json"
 
 
 def _check_choices(decoders: Sequence[str], baseline: str | None) -> None:
@@ -149,7 +154,7 @@ def model_fingerprint(model: str) -> str:
 def _run_cells(folder: Path, cells: list[Cell], runner) -> list[str]:
     """Measure the cells not yet in ``folder/cells``; return an error message per failure."""
     cells = list(dict.fromkeys(cells))  # a manifest named twice is measured once
-    todo = [cell for cell in cells if not (folder / "cells" / f"{cell.key}.json").is_file()]
+    todo = [cell for cell in cells if not _cell_path(folder, cell).is_file()]
     if len(todo) < len(cells):
         logger.info("%d cell(s) already measured; skipped", len(cells) - len(todo))
     errors = []
@@ -161,7 +166,7 @@ def _run_cells(folder: Path, cells: list[Cell], runner) -> list[str]:
             logger.error("%s", message)
             errors.append(message)
             continue
-        write_text_atomically(folder / "cells" / f"{cell.key}.json", json.dumps(row, indent=2) + "\n")
+        write_text_atomically(_cell_path(folder, cell), json.dumps(row, indent=2) + "\n")
         logger.info("%s %s on %s: WER %.4f CER %.4f RTF %.3f", row["model"], row["decoder"], row["manifest"],
                     row["wer"], row["cer"], row["rtf"])
     return errors
@@ -194,7 +199,8 @@ def _baseline_runner(name: str):
     loaded = {}
 
     def run(cell: Cell) -> dict:
-        loaded.setdefault("recognizer", PocketSphinx())
+        if "recognizer" not in loaded:  # started once, on the first cell
+            loaded["recognizer"] = PocketSphinx()
         evaluation, _ = evaluate_pocketsphinx(cell.manifest, recognizer=loaded["recognizer"])
         return _row(evaluation.to_dict(), model=name, decoder=name, beam_width=None, parameters=None)
 
