@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
@@ -98,9 +98,9 @@ def read_manifest(path: str | PathLike, *, strict: bool = False, check_audio: bo
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): JSON strings may hold U+2028
     except (OSError, UnicodeDecodeError) as error:
-        raise ManifestError(path, 0, f"cannot read manifest ({error})") from error
+        raise ManifestError(path, None, f"cannot read manifest ({error})") from error
     utterances, problems = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -136,14 +136,16 @@ def _parse_line(line: str, path: Path, number: int, check_audio: bool) -> Uttera
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise ManifestError(path, number, f"broken JSON ({error.msg} at column {error.colno})") from None
+    except (ValueError, RecursionError) as error:  # an integer of over 4300 digits, nesting too deep
+        raise ManifestError(path, number, f"unreadable JSON ({error})") from None
     if not isinstance(record, dict):
         raise ManifestError(path, number, f"expected a JSON object, got {type(record).__name__}")
     missing = [key for key in REQUIRED_KEYS if key not in record]
     if missing:
         raise ManifestError(path, number, f"missing key(s) {', '.join(map(repr, missing))}")
     audio = _audio_path(record["audio_filepath"], path, number)
-    if check_audio and not audio.is_file():
-        raise ManifestError(path, number, f"audio file not found: {audio}")
+    if check_audio:
+        _check_audio_file(audio, path, number)
     duration = _duration(record["duration"], path, number)
     text = _text(record["text"], path, number)
     extra = {key: value for key, value in record.items() if key not in REQUIRED_KEYS}
@@ -154,12 +156,26 @@ def _audio_path(value, path: Path, number: int) -> Path:
     """Resolve ``audio_filepath`` against the manifest's folder."""
     if not isinstance(value, str) or not value:
         raise ManifestError(path, number, f"audio_filepath must be a non-empty string, got {value!r}")
-    return (path.parent / value).resolve()
+    try:
+        return (path.parent / value).resolve()
+    except (OSError, ValueError) as error:  # a NUL byte in the name, or the system refusing it
+        raise ManifestError(path, number, f"audio_filepath is not a usable path ({error}): {value!r}") from None
+
+
+def _check_audio_file(audio: Path, path: Path, number: int) -> None:
+    """Raise ManifestError unless the audio file exists."""
+    try:
+        found = audio.is_file()
+    except OSError as error:  # a name too long, a folder we may not look into
+        raise ManifestError(path, number, f"audio file cannot be looked up ({error.strerror}): {audio}") from None
+    if not found:
+        raise ManifestError(path, number, f"audio file not found: {audio}")
 
 
 def _duration(value, path: Path, number: int) -> float:
     """Check that a duration is a positive, finite number of seconds."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    # NaN, infinity and integers too large for a float all fail the comparison.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= sys.float_info.max:
         raise ManifestError(path, number, f"duration must be a positive number of seconds, got {value!r}")
     return float(value)
 

@@ -76,7 +76,7 @@ def _spell_symbols(text: str) -> str:
 def _spell_numbers(text: str) -> str:
     """Spell out ordinals, decimals and integers in English words."""
     text = _THOUSANDS.sub("", text)
-    text = _ORDINAL.sub(lambda m: f" {num2words(int(m.group(1)), to='ordinal')} ", text)
+    text = _ORDINAL.sub(lambda m: f" {_ordinal_words(m.group(1))} ", text)
     text = _DECIMAL.sub(lambda m: f" {_decimal_words(m.group(1), m.group(2))} ", text)
     return _INTEGER.sub(lambda m: f" {_integer_words(m.group(0))} ", text)
 
@@ -86,6 +86,14 @@ def _integer_words(digits: str) -> str:
     if len(digits) > MAX_NUMBER_DIGITS:
         return " ".join(num2words(int(digit)) for digit in digits)
     return num2words(int(digits))
+
+
+def _ordinal_words(digits: str) -> str:
+    """Read "21" of "21st" as "twenty first"; past what num2words can say, digit by digit ("one two ... first")."""
+    if len(digits) > MAX_NUMBER_DIGITS:
+        *leading, last = digits
+        return " ".join([num2words(int(digit)) for digit in leading] + [num2words(int(last), to="ordinal")])
+    return num2words(int(digits), to="ordinal")
 
 
 def _decimal_words(whole: str, fraction: str) -> str:
