@@ -90,7 +90,8 @@ def evaluate_pocketsphinx(manifest: str | PathLike, *,
     hypothesis and counted in ``failed``.
     """
     recognizer = recognizer or PocketSphinx()
-    utterances = list(read_manifest(manifest))
+    lines = read_manifest(manifest)
+    utterances = list(lines)
     started = time.perf_counter()
     hypotheses, errors = [], []
     for utterance in utterances:
@@ -103,5 +104,6 @@ def evaluate_pocketsphinx(manifest: str | PathLike, *,
             continue
         hypotheses.append(recognizer.transcribe(samples))
     elapsed = time.perf_counter() - started
-    return score(utterances, hypotheses, errors, manifest=manifest, model=NAME, decoder=NAME, seconds=elapsed)
+    return score(utterances, hypotheses, errors, manifest=manifest, model=NAME, decoder=NAME, seconds=elapsed,
+                 skipped=len(lines.problems))
 

@@ -38,7 +38,8 @@ BASELINES = ("pocketsphinx",)
 DEFAULT_MODEL_NAME = "default"  # how the bundled model is named in --model and in tables
 FINGERPRINTED = ("model.keras", "config.json", "normalizer.json", "alphabet.json", "decoding.json")
 COLUMNS = ("model", "parameters", "decoder", "beam_width", "manifest", "utterances", "audio_seconds", "wer", "cer",
-           "substitutions", "deletions", "insertions", "reference_words", "rtf", "processing_seconds", "failed")
+           "substitutions", "deletions", "insertions", "reference_words", "rtf", "processing_seconds", "failed",
+           "skipped")
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,9 @@ def _run_cells(folder: Path, cells: list[Cell], runner) -> list[str]:
             errors.append(message)
             continue
         write_text_atomically(_cell_path(folder, cell), json.dumps(row, indent=2) + "\n")
+        if row["failed"] or row["skipped"]:
+            errors.append(f"{cell.model} / {cell.decoder} / {cell.manifest}: measured without "
+                          f"{row['skipped']} bad manifest line(s) and {row['failed']} unreadable audio file(s)")
         logger.info("%s %s on %s: WER %.4f CER %.4f RTF %.3f", row["model"], row["decoder"], row["manifest"],
                     row["wer"], row["cer"], row["rtf"])
     return errors

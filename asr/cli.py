@@ -149,27 +149,41 @@ def _add_evaluate(commands) -> None:
 
 
 def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
-    """Score each manifest; print a table or JSON lines."""
+    """Score each manifest; print a table or JSON lines.
+
+    A manifest that cannot be read is reported and the others are scored. Exit 1 when any manifest,
+    line or utterance could not be used (the figures of the rest are still printed), else 0.
+    """
     from asr.evaluation import default_decoder, evaluate_manifest
     from asr.transcriber import load_model
 
     transcriber = load_model(args.model)
     decoder = args.decoder or default_decoder(transcriber)
-    details, failed = [], 0
+    details, complete = [], True
     for manifest in args.manifests:
-        evaluation, results = evaluate_manifest(transcriber, manifest, decoder=decoder, beam_width=args.beam_width)
+        try:
+            evaluation, results = evaluate_manifest(transcriber, manifest, decoder=decoder,
+                                                    beam_width=args.beam_width)
+        except AsrError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            complete = False
+            continue
         details += [{"manifest": manifest, **vars(result)} for result in results]
-        failed += evaluation.failed
-        if args.json:
-            print(json.dumps(evaluation.to_dict()), flush=True)
-        else:
-            print(f"{manifest}: WER {evaluation.wer:.4f}  CER {evaluation.cer:.4f}  RTF {evaluation.rtf:.3f}  "
-                  f"({evaluation.utterances} utterances, {evaluation.audio_seconds / 60:.1f} min, {decoder})",
-                  flush=True)
+        complete = complete and evaluation.complete
+        print(json.dumps(evaluation.to_dict()) if args.json else _evaluation_line(evaluation), flush=True)
     if args.details:
         with open(args.details, "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row) + "\n" for row in details)
-    return 1 if failed else 0
+    return 0 if complete else 1
+
+
+def _evaluation_line(evaluation) -> str:
+    """One human-readable line of figures, saying what was left out."""
+    left_out = ", ".join(f"{count} {what}" for count, what in ((evaluation.skipped, "bad lines skipped"),
+                                                                (evaluation.failed, "audio failed")) if count)
+    return (f"{evaluation.manifest}: WER {evaluation.wer:.4f}  CER {evaluation.cer:.4f}  RTF {evaluation.rtf:.3f}  "
+            f"({evaluation.utterances} utterances, {evaluation.audio_seconds / 60:.1f} min, {evaluation.decoder}"
+            f"{'; ' + left_out if left_out else ''})")
 
 
 def _add_transcribe(commands) -> None:
@@ -188,25 +202,35 @@ def _add_transcribe(commands) -> None:
 
 
 def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
-    """Transcribe every input; report the bad ones and go on; exit 1 if any failed."""
+    """Transcribe every input; report the bad ones and go on; exit 1 if any failed.
+
+    A transcript that cannot be written (disk full, no permission) stops the run: the files written
+    before it are complete and kept, and the message says how many inputs were left.
+    """
     from asr.evaluation import default_decoder
-    from asr.output import find_audio, write_transcript
+    from asr.output import find_audio, output_names, write_transcript
     from asr.transcriber import load_model
 
-    files, problems = find_audio(args.paths)
+    inputs, problems = find_audio(args.paths)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    transcriber = load_model(args.model) if files else None
+    transcriber = load_model(args.model) if inputs else None
     decoder = args.decoder or (default_decoder(transcriber) if transcriber else "greedy")
     failed = len(problems)
-    for path in _progress(files):
+    for done, (audio, name) in enumerate(_progress(list(zip(inputs, output_names(inputs))))):
         try:
-            transcript = transcriber.transcribe(path, decoder=decoder, hotwords=args.hotword or None)
+            transcript = transcriber.transcribe(audio.path, decoder=decoder, hotwords=args.hotword or None)
         except AsrError as error:
             print(f"error: {error}", file=sys.stderr)
             failed += 1
             continue
-        write_transcript(transcript, args.format, output_dir=args.output_dir, with_name=len(files) > 1)
+        try:
+            write_transcript(transcript, args.format, output_dir=args.output_dir, name=name,
+                             with_name=len(inputs) > 1)
+        except OSError as error:
+            print(f"error: {audio.path}: cannot write its transcript ({error}); stopped with "
+                  f"{len(inputs) - done - 1} file(s) not transcribed", file=sys.stderr)
+            return 1
     return 1 if failed else 0
 
 
@@ -294,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         print(f"asr {args.command}: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # disk full, no permission: what was written before stays whole (asr.files)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _print_help(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> int:

@@ -23,23 +23,13 @@ class TextError(AsrError):
     """Text that the normaliser cannot map onto the alphabet."""
 
 
-class ManifestError(AsrError):
-    """A manifest line that is not a usable utterance."""
-
-    def __init__(self, path: str | PathLike, line: int, reason: str):
-        self.path = str(path)
-        self.line = line
-        self.reason = reason
-        super().__init__(f"{self.path}:{line}: {reason}")
-
-
-class CorpusError(AsrError):
-    """A corpus that cannot be read, or one item of it that cannot become an utterance.
+class _LocatedError(AsrError):
+    """An error at a file, or at one line of it.
 
     Attributes
     ----------
     path : str
-        The file or folder at fault (the index file for a bad line).
+        The file or folder at fault.
     line : int or None
         The 1-based line number in ``path``, when there is one.
     reason : str
@@ -52,6 +42,15 @@ class CorpusError(AsrError):
         self.reason = reason
         where = self.path if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {reason}")
+
+
+class ManifestError(_LocatedError):
+    """A manifest that cannot be read, or one of its lines that is not a usable utterance."""
+
+
+class CorpusError(_LocatedError):
+    """A corpus that cannot be read, or one item of it that cannot become an utterance (``path`` is the index
+    file for a bad line)."""
 
 
 class ModelError(AsrError):

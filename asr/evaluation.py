@@ -10,7 +10,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asr.errors import AudioError
+from asr.errors import AudioError, ManifestError
 from asr.manifest import Utterance, read_manifest
 from asr.metrics import error_rates
 
@@ -35,6 +35,8 @@ class Evaluation:
         by seconds of audio (below 1 is faster than real time).
     failed : int
         Utterances whose audio could not be loaded (scored as empty hypotheses).
+    skipped : int
+        Manifest lines left out as unusable (broken JSON, missing audio, text outside the alphabet).
     """
 
     manifest: str
@@ -51,6 +53,12 @@ class Evaluation:
     rtf: float
     processing_seconds: float
     failed: int
+    skipped: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every line of the manifest was read and every utterance transcribed."""
+        return not (self.failed or self.skipped)
 
     def to_dict(self) -> dict:
         """Plain values for JSON."""
@@ -85,8 +93,16 @@ def evaluate_manifest(transcriber: Transcriber, manifest: str | PathLike, *, dec
     -------
     Evaluation, list of UtteranceResult
         The figures, and one result per utterance in manifest order.
+
+    Raises
+    ------
+    ManifestError
+        If the manifest cannot be read or holds no usable utterance.
     """
-    utterances = list(read_manifest(manifest))
+    lines = read_manifest(manifest)
+    if not lines.utterances:
+        raise ManifestError(manifest, None, f"no usable utterances ({len(lines.problems)} bad line(s))")
+    utterances = list(lines)
     decode = transcriber.decoder(decoder, beam_width=beam_width)
     started = time.perf_counter()
     hypotheses, errors = [], []
@@ -107,12 +123,12 @@ def evaluate_manifest(transcriber: Transcriber, manifest: str | PathLike, *, dec
             hypotheses.append(text)
     elapsed = time.perf_counter() - started
     return score(utterances, hypotheses, errors, manifest=manifest, model=str(transcriber.folder.path),
-                 decoder=decoder, seconds=elapsed)
+                 decoder=decoder, seconds=elapsed, skipped=len(lines.problems))
 
 
 def score(utterances: Sequence[Utterance], hypotheses: Sequence[str], errors: Sequence[str], *,
           manifest: str | PathLike, model: str, decoder: str,
-          seconds: float) -> tuple[Evaluation, list[UtteranceResult]]:
+          seconds: float, skipped: int = 0) -> tuple[Evaluation, list[UtteranceResult]]:
     """Score the hypotheses of a manifest's utterances: the figures and one result per utterance.
 
     Parameters
@@ -126,6 +142,8 @@ def score(utterances: Sequence[Utterance], hypotheses: Sequence[str], errors: Se
         What the figures are of.
     seconds : float
         Wall-clock time from audio files to the hypotheses.
+    skipped : int
+        Lines of the manifest left out as unusable.
     """
     references = [u.text for u in utterances]
     rates = error_rates(references, hypotheses)
@@ -135,7 +153,7 @@ def score(utterances: Sequence[Utterance], hypotheses: Sequence[str], errors: Se
         audio_seconds=round(audio_seconds, 2), wer=rates.wer, cer=rates.cer, substitutions=rates.substitutions,
         deletions=rates.deletions, insertions=rates.insertions, reference_words=rates.reference_words,
         rtf=seconds / audio_seconds if audio_seconds else 0.0, processing_seconds=round(seconds, 2),
-        failed=len(errors))
+        failed=len(errors), skipped=skipped)
     details = [UtteranceResult(str(u.audio_filepath), u.text, h, error_rates([u.text], [h]).wer)
                for u, h in zip(utterances, hypotheses)]
     return evaluation, details

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 from asr.audio import is_audio_file
 from asr.captions import to_srt, to_vtt
@@ -16,20 +18,61 @@ from asr.transcriber import Transcript
 FORMATS = ("txt", "json", "srt", "vtt")
 
 
-def find_audio(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[str]]:
-    """Audio files named or found (recursively, sorted) under folders, and a problem line per bad path."""
-    files, problems = [], []
+@dataclass(frozen=True)
+class AudioInput:
+    """One audio file to transcribe.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    relative : PurePath
+        Its path below the folder it was found in, or its bare name when it was named directly;
+        output files take their names from it, so they always land inside the output folder.
+    """
+
+    path: Path
+    relative: PurePath
+
+
+def find_audio(paths: Sequence[str | os.PathLike]) -> tuple[list[AudioInput], list[str]]:
+    """Audio files named or found (recursively, sorted) under folders, and a problem line per bad path.
+
+    A file named twice, or named and also found in a folder, is transcribed once.
+    """
+    inputs, problems, seen = [], [], set()
     for path in map(Path, paths):
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and is_audio_file(p))
-            files += found
+            found_inputs = [AudioInput(p, p.relative_to(path)) for p in found]
             if not found:
                 problems.append(f"{path}: folder holds no audio files")
         elif path.exists():
-            files.append(path)
+            found_inputs = [AudioInput(path, PurePath(path.name))]
         else:
             problems.append(f"{path}: no such file")
-    return files, problems
+            continue
+        for audio in found_inputs:
+            if audio.path.resolve() not in seen:
+                seen.add(audio.path.resolve())
+                inputs.append(audio)
+    return inputs, problems
+
+
+def output_names(inputs: Sequence[AudioInput]) -> list[PurePath]:
+    """One distinct output name (no format suffix) per input: its relative path without the audio extension.
+
+    Inputs that would share a name keep their extension (``talk.mp3``, ``talk.wav``); any still shared get
+    ``-2``, ``-3``, ... in input order, so no transcript overwrites another one of the same run.
+    """
+    stems = [audio.relative.with_suffix("") for audio in inputs]
+    shared = Counter(stems)
+    names = [audio.relative if shared[stem] > 1 else stem for audio, stem in zip(inputs, stems)]
+    unique, taken = [], Counter()
+    for name in names:
+        taken[name] += 1
+        unique.append(name if taken[name] == 1 else name.with_name(f"{name.name}-{taken[name]}"))
+    return unique
 
 
 def render(transcript: Transcript, format: str) -> str:
@@ -46,15 +89,35 @@ def render(transcript: Transcript, format: str) -> str:
 
 
 def write_transcript(transcript: Transcript, format: str, *, output_dir: str | os.PathLike | None = None,
-                     with_name: bool = False) -> None:
-    """Print a transcript, or write it as ``OUTPUT_DIR/<file name>.<format>`` (atomically)."""
+                     name: PurePath | None = None, with_name: bool = False) -> Path | None:
+    """Print a transcript, or write it as ``OUTPUT_DIR/<name>.<format>`` atomically and return that path.
+
+    Parameters
+    ----------
+    name : PurePath, optional
+        Relative output name without suffix (from :func:`output_names`); default: the source's stem.
+    with_name : bool
+        When printing plain text, start the line with the source file.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` would lead outside ``output_dir``.
+    OSError
+        If the file cannot be written (disk full, no permission); an earlier file of that name is left as it was.
+    """
     text = render(transcript, format)
     if output_dir is None:
         if with_name and format == "txt":
             text = f"{transcript.source}: {text}"
         sys.stdout.write(text)
         sys.stdout.flush()
-        return
+        return None
     folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(folder / f"{Path(transcript.source or 'audio').stem}.{format}", text)
+    name = PurePath(name) if name is not None else PurePath(Path(transcript.source or "audio").stem)
+    target = folder / f"{name}.{format}"
+    if name.is_absolute() or ".." in name.parts or not target.resolve().is_relative_to(folder.resolve()):
+        raise ValueError(f"{name}: output name leads outside the output folder {folder}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(target, text)
+    return target

@@ -18,7 +18,7 @@ from asr.decoders import Word, build_decoder  # noqa: E402
 from asr.features import compute_features  # noqa: E402
 from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
 from asr.models import output_length  # noqa: E402
-from asr.segmentation import split_at_pauses  # noqa: E402
+from asr.segmentation import is_silent, split_at_pauses  # noqa: E402
 
 DECODERS = ("greedy", "beam", "lm")
 BATCH_FRAMES = 60_000  # padded feature frames per acoustic-model batch (10 minutes at 10 ms)
@@ -153,11 +153,12 @@ class Transcriber:
         (:func:`asr.segmentation.split_at_pauses`); the chunks of all inputs
         go through the acoustic model in padded, length-sorted batches, and
         their words are joined with times counted from the start of the input.
+        Chunks of digital silence (:func:`asr.segmentation.is_silent`) give no words.
         """
         decode = self.decoder(decoder)
         samples = [self.load(source, sr=sr) for source in sources]
         pieces = [(i, start, audio[start:end]) for i, audio in enumerate(samples)
-                  for start, end in split_at_pauses(audio, sr=self.sample_rate)]
+                  for start, end in split_at_pauses(audio, sr=self.sample_rate) if not is_silent(audio[start:end])]
         words: list[list[Word]] = [[] for _ in samples]
         for first in range(0, len(pieces), CHUNKS_PER_BATCH):
             group = pieces[first:first + CHUNKS_PER_BATCH]
