@@ -116,11 +116,23 @@ def cached_features(utterances: Sequence[Utterance], config: FeatureConfig, *, c
     """
     folder = Path(cache_dir) / _cache_key(utterances, config, perturbation)
     if (folder / "lengths.npy").is_file():
-        return FeatureTable(values=np.load(folder / "values.npy", mmap_mode="r"),
-                            lengths=np.load(folder / "lengths.npy"))
+        try:  # numpy's default allow_pickle=False: a cache never runs code
+            return _read_table(folder, len(utterances))
+        except (OSError, ValueError) as error:
+            logger.warning("%s: damaged feature cache (%s); computing it again", folder, error)
+            shutil.rmtree(folder, ignore_errors=True)
     table = _compute_table(utterances, config, perturbation, workers or os.cpu_count() or 1)
     _write_table(table, folder, config, perturbation, len(utterances))
     return FeatureTable(values=np.load(folder / "values.npy", mmap_mode="r"), lengths=table.lengths)
+
+
+def _read_table(folder: Path, count: int) -> FeatureTable:
+    """A cached table, checked: one length per utterance, and as many frames as the lengths add up to."""
+    table = FeatureTable(values=np.load(folder / "values.npy", mmap_mode="r"),
+                         lengths=np.load(folder / "lengths.npy"))
+    if table.lengths.shape != (count,) or table.values.ndim != 2 or table.values.shape[0] != table.lengths.sum():
+        raise ValueError(f"expected {count} lengths adding up to the {table.values.shape[0]} frames stored")
+    return table
 
 
 def _cache_key(utterances: Sequence[Utterance], config: FeatureConfig, perturbation: Perturbation) -> str:

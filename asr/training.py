@@ -16,10 +16,12 @@ A run writes one self-contained model folder::
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
 import math
 import os
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -29,6 +31,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -38,7 +41,7 @@ from asr.data import (BatchPlan, FeatureTable, Perturbation, SpecAugment, cached
                       fit_normalizer, make_dataset, required_frames)
 from asr.decoders import greedy_decode  # noqa: E402
 from asr.features import FeatureConfig, Normalizer  # noqa: E402
-from asr.files import atomic_path, write_text_atomically  # noqa: E402
+from asr.files import atomic_path, ensure_room, remove_temporaries, write_text_atomically  # noqa: E402
 from asr.manifest import Utterance, read_manifest  # noqa: E402
 from asr.metrics import error_rates  # noqa: E402
 from asr.models import build_model, output_length  # noqa: E402
@@ -363,6 +366,7 @@ def _best_epoch(history: list[dict]) -> dict | None:
 
 def _export(acoustic: keras.Model, output: Path, record: dict) -> None:
     """Write the acoustic model as ``model.keras`` (atomically) and its figures as ``best.json``."""
+    ensure_room(output / MODEL_FILE, _bytes_to_save(acoustic.weights))
     with atomic_path(output / MODEL_FILE, suffix=".keras") as temporary:
         acoustic.save(temporary)
     _write_json_atomically(output / "best.json", record)
@@ -388,22 +392,58 @@ def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: i
     folder.mkdir(parents=True, exist_ok=True)
     epoch = state["epoch"]
     _write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
-    with atomic_path(folder / f"epoch-{epoch:04d}.weights.h5", suffix=".weights.h5") as temporary:
+    weights = folder / f"epoch-{epoch:04d}.weights.h5"
+    ensure_room(weights, _bytes_to_save(trainer.weights + trainer.optimizer.variables))
+    with atomic_path(weights, suffix=".weights.h5") as temporary:
         trainer.save_weights(temporary)
-    for old_epoch, weights in _checkpoints(output)[:-keep]:
-        weights.unlink(missing_ok=True)
-        weights.with_name(f"epoch-{old_epoch:04d}.json").unlink(missing_ok=True)
+        _check_whole(temporary)
+    for old_epoch, old_weights in _checkpoints(output)[:-keep]:
+        old_weights.unlink(missing_ok=True)
+        old_weights.with_name(f"epoch-{old_epoch:04d}.json").unlink(missing_ok=True)
+
+
+def _bytes_to_save(variables) -> int:
+    """About the bytes a weights file of these variables takes: their data, a tenth more, and 256 kB."""
+    data = sum(int(np.prod(v.shape)) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
+               for v in variables)
+    return int(data * 1.1) + 256 * 1024
+
+
+def _check_whole(weights: Path) -> None:
+    """Read back every array of a weights file just written.
+
+    h5py reports a failed final write (a full disk) only as an ignored error
+    while closing, so ``save_weights`` returns as if all went well; reading
+    the file back is what tells.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read back whole.
+    """
+    try:
+        with h5py.File(weights, "r") as handle:
+            handle.visititems(lambda name, item: item[()] if isinstance(item, h5py.Dataset) else None)
+    except Exception as error:  # h5py raises OSError, KeyError or RuntimeError for a short file
+        free = shutil.disk_usage(weights.parent).free
+        raise OSError(errno.EIO, f"checkpoint not written whole ({error}); {free} bytes free on its disk",
+                      str(weights)) from error
 
 
 def _restore(trainer: keras.Model, output: Path) -> dict:
-    """Load the newest checkpoint that loads; return its state (epoch 0 if there is none)."""
+    """Load the newest checkpoint that loads; return its state (epoch 0 if there is none).
+
+    Temporary files left by a run killed while writing are removed first; they are never loaded.
+    """
+    for stale in remove_temporaries(output, output / "checkpoints"):
+        logger.info("removed %s, left by a run stopped while writing it", stale)
     for epoch, weights in reversed(_checkpoints(output)):
         try:
             trainer.load_weights(weights)
+            state = json.loads(weights.with_name(f"epoch-{epoch:04d}.json").read_text())
         except Exception as error:  # a damaged file: fall back to the one before
             logger.warning("%s: cannot load checkpoint (%s); trying an older one", weights, error)
             continue
-        state = json.loads(weights.with_name(f"epoch-{epoch:04d}.json").read_text())
         logger.info("resuming from %s (epoch %d)", weights, epoch)
         return state
     logger.info("%s: no checkpoint to resume from; starting afresh", output)
