@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
 import librosa
 import numpy as np
 import soundfile
+import soxr
 
 from asr.constants import MIN_AUDIO_SECONDS, SAMPLE_RATE
 from asr.errors import AudioError
@@ -25,6 +27,7 @@ READ_BLOCK_FRAMES = 2**15  # frames decoded at a time: a header that overstates 
 # Larger samples are refused: audio stays far below (float files scaled like 16-bit integers reach 32768),
 # and mixing or resampling samples near float32's limit (3.4e38) overflows.
 MAX_SAMPLE_MAGNITUDE = 1e30  # full scale is 1.0
+BLOCK_SECONDS = 60.0  # s of a file decoded at a time by stream_audio
 
 
 def load_audio(source, *, sr: int = SAMPLE_RATE, source_sr: int | None = None) -> np.ndarray:
@@ -61,15 +64,57 @@ def load_audio(source, *, sr: int = SAMPLE_RATE, source_sr: int | None = None) -
     (dtype('float32'), 1)
     """
     if isinstance(source, (str, PathLike)):
-        name, (samples, rate) = source, _read_file(Path(source))
-    else:
-        name, (samples, rate) = None, _from_array(source, source_sr)
-    samples = _check_samples(samples, name)
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+        return np.concatenate(list(stream_audio(source, sr=sr)))
+    samples, rate = _from_array(source, source_sr)
+    mono = _mono(_check_samples(samples, None))
     if rate != sr:
         mono = librosa.resample(mono, orig_sr=rate, target_sr=sr, res_type=RESAMPLER)
-    _check_length(mono, sr, name)
+    _check_length(mono.shape[0] / sr, None)
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def stream_audio(path: str | PathLike, *, sr: int = SAMPLE_RATE,
+                 block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
+    """Decode a file a block at a time, as mono float32 at ``sr`` Hz: memory stays that of one block.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Any file :func:`load_audio` reads.
+    sr : int
+        The rate to return, in Hz.
+    block_seconds : float
+        Seconds of the file decoded at a time; every block but the last is about this long.
+
+    Yields
+    ------
+    np.ndarray [shape=(n,), dtype=float32]
+        Consecutive samples at ``sr`` Hz, channels averaged (resampled as one stream, so the
+        blocks join without seams).
+
+    Raises
+    ------
+    AudioError
+        As :func:`load_audio`, when the problem shows: a bad header before the first block, NaN
+        samples at their block, a file too short or empty after the last one. A file damaged part
+        way ends at the damage, with a logged warning.
+    """
+    path = Path(path)
+    with _open(path) as file:
+        rate, frames = file.samplerate, max(1, int(block_seconds * file.samplerate))
+        resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
+        promised = file.frames / rate if 0 < file.frames < 2**62 else None
+        decoded, damage, last = 0, None, False
+        while not last:
+            block, damage = _read_block(file, frames)
+            last = damage is not None or block.shape[0] < frames
+            decoded += block.shape[0]
+            mono = _mono(_check_values(block, path))
+            if resampler is not None:
+                mono = resampler.resample_chunk(mono, last=last)
+            if mono.size:
+                yield mono
+    _check_decoded(path, decoded / rate, promised, damage)
 
 
 def audio_duration(path: str | PathLike) -> float:
@@ -96,44 +141,53 @@ def is_audio_file(path: str | PathLike) -> bool:
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _read_file(path: Path) -> tuple[np.ndarray, int]:
-    """Decode a whole file with libsndfile as float32 of shape (n, channels).
-
-    A file damaged or cut off part way keeps what decodes before the damage, with a logged warning.
-    """
+def _open(path: Path) -> soundfile.SoundFile:
+    """An audio file opened for reading, its header checked."""
     _check_file(path)
     try:
         file = soundfile.SoundFile(str(path))
     except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
         raise AudioError(path, f"not a readable audio file ({_reason(error)})") from error
-    with file:
+    try:
         _check_header(file.samplerate, file.channels, path)
-        samples, damage = _read_blocks(file)
-        promised = file.frames / file.samplerate if 0 < file.frames < 2**62 else None
-    decoded = samples.shape[0] / file.samplerate
-    if damage and not samples.shape[0]:
-        raise AudioError(path, f"not a readable audio file ({damage})")
-    if not samples.shape[0] and promised:
-        raise AudioError(path, f"decodes to no samples although its header promises {promised:.2f} s "
-                               "(truncated or damaged)")
+    except AudioError:
+        file.close()
+        raise
+    return file
+
+
+def _read_block(file: soundfile.SoundFile, frames: int) -> tuple[np.ndarray, str | None]:
+    """Up to ``frames`` frames, shape (n, channels), read READ_BLOCK_FRAMES at a time.
+
+    Returns the frames and, if the decoder stopped at damage, its complaint; the frames before
+    the damage are kept.
+    """
+    parts, count = [np.zeros((0, file.channels), dtype=np.float32)], 0
+    while count < frames:
+        try:
+            part = file.read(min(READ_BLOCK_FRAMES, frames - count), dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+            return np.concatenate(parts), _reason(error)
+        if not len(part):
+            break
+        parts.append(part)
+        count += len(part)
+    return np.concatenate(parts), None
+
+
+def _check_decoded(path: Path, decoded: float, promised: float | None, damage: str | None) -> None:
+    """After the last block: raise AudioError for a file that gave nothing or too little; warn if it was cut."""
+    if not decoded:
+        if damage:
+            raise AudioError(path, f"not a readable audio file ({damage})")
+        if promised:
+            raise AudioError(path, f"decodes to no samples although its header promises {promised:.2f} s "
+                                   "(truncated or damaged)")
+        raise AudioError(path, "has no samples")
+    _check_length(decoded, path)
     if damage or (promised and decoded < 0.99 * promised):
         logger.warning("%s: truncated or damaged (%s); kept the %.2f s that decode", path,
                        damage or f"its header promises {promised:.2f} s", decoded)
-    return samples, file.samplerate
-
-
-def _read_blocks(file: soundfile.SoundFile) -> tuple[np.ndarray, str | None]:
-    """All the frames that decode, read block by block (a header may claim more than the file holds).
-
-    Returns the frames, shape (n, channels), and the decoder's complaint if it stopped at damage.
-    """
-    blocks = [np.zeros((0, file.channels), dtype=np.float32)]
-    try:
-        while len(block := file.read(READ_BLOCK_FRAMES, dtype="float32", always_2d=True)):
-            blocks.append(block)
-    except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
-        return np.concatenate(blocks), _reason(error)
-    return np.concatenate(blocks), None
 
 
 def _reason(error: Exception) -> str:
@@ -183,10 +237,22 @@ def _integers_to_float(samples: np.ndarray) -> np.ndarray:
     return (samples.astype(np.float64) - middle) / (int(info.max) + 1 - middle)
 
 
+def _mono(samples: np.ndarray) -> np.ndarray:
+    """Channels averaged: shape (n,) from (n,) or (n, channels)."""
+    return samples.mean(axis=1) if samples.ndim == 2 else samples
+
+
 def _check_samples(samples: np.ndarray, name) -> np.ndarray:
     """Raise AudioError for audio with no samples, with non-finite ones, or with absurdly large ones."""
     if samples.shape[0] == 0 or samples.size == 0:
         raise AudioError(name, "has no samples")
+    return _check_values(samples, name)
+
+
+def _check_values(samples: np.ndarray, name) -> np.ndarray:
+    """Raise AudioError for non-finite samples or absurdly large ones; empty arrays pass."""
+    if not samples.size:
+        return samples
     if not np.isfinite(samples).all():
         raise AudioError(name, "holds NaN or infinite samples")
     peak = float(np.abs(samples).max())
@@ -195,10 +261,8 @@ def _check_samples(samples: np.ndarray, name) -> np.ndarray:
     return samples
 
 
-def _check_length(samples: np.ndarray, sr: int, name) -> None:
+def _check_length(seconds: float, name) -> None:
     """Raise AudioError for audio shorter than one analysis window."""
-    if samples.shape[0] < MIN_AUDIO_SECONDS * sr:
-        milliseconds = 1000 * samples.shape[0] / sr
-        raise AudioError(
-            name, f"is {milliseconds:.1f} ms long, shorter than one {1000 * MIN_AUDIO_SECONDS:.0f} ms analysis window"
-        )
+    if seconds < MIN_AUDIO_SECONDS:
+        raise AudioError(name, f"is {1000 * seconds:.1f} ms long, shorter than one "
+                               f"{1000 * MIN_AUDIO_SECONDS:.0f} ms analysis window")

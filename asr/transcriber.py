@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from os import PathLike
@@ -13,16 +14,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from asr.audio import load_audio  # noqa: E402
+from asr.audio import audio_duration, load_audio, stream_audio  # noqa: E402
 from asr.decoders import Word, build_decoder  # noqa: E402
 from asr.features import compute_features  # noqa: E402
 from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
 from asr.models import output_length  # noqa: E402
-from asr.segmentation import is_silent, split_at_pauses  # noqa: E402
+from asr.segmentation import is_silent, split_at_pauses, split_stream  # noqa: E402
 
 DECODERS = ("greedy", "beam", "lm")
 BATCH_FRAMES = 60_000  # padded feature frames per acoustic-model batch (10 minutes at 10 ms)
 CHUNKS_PER_BATCH = 64  # chunks of audio held in memory at once while transcribing
+STREAM_OVER_SECONDS = 300.0  # s: longer files are decoded and transcribed a block at a time
+STREAM_BLOCK_SECONDS = 60.0  # s of such a file decoded at a time
 
 
 @dataclass(frozen=True)
@@ -154,21 +157,43 @@ class Transcriber:
         go through the acoustic model in padded, length-sorted batches, and
         their words are joined with times counted from the start of the input.
         Chunks of digital silence (:func:`asr.segmentation.is_silent`) give no words.
+        Files longer than STREAM_OVER_SECONDS are decoded and transcribed a
+        block at a time, so that memory does not grow with their length.
         """
         decode = self.decoder(decoder)
-        samples = [self.load(source, sr=sr) for source in sources]
-        pieces = [(i, start, audio[start:end]) for i, audio in enumerate(samples)
+        transcripts = {i: self._transcribe_stream(source, decode, hotwords)
+                       for i, source in enumerate(sources) if _is_long_file(source)}
+        samples = {i: self.load(source, sr=sr) for i, source in enumerate(sources) if i not in transcripts}
+        pieces = [(i, start, audio[start:end]) for i, audio in samples.items()
                   for start, end in split_at_pauses(audio, sr=self.sample_rate) if not is_silent(audio[start:end])]
-        words: list[list[Word]] = [[] for _ in samples]
+        words = self._timed_words(pieces, decode, hotwords)
+        for i, audio in samples.items():
+            transcripts[i] = _transcript(sources[i], audio.size / self.sample_rate, words[i])
+        return [transcripts[i] for i in range(len(sources))]
+
+    def _timed_words(self, pieces: list[tuple], decode, hotwords) -> defaultdict[object, list[Word]]:
+        """Words of chunks ``(key, first sample, samples)``, timed from the start of each key's audio."""
+        words = defaultdict(list)
         for first in range(0, len(pieces), CHUNKS_PER_BATCH):
             group = pieces[first:first + CHUNKS_PER_BATCH]
-            for (i, start, _), scores in zip(group, self.log_probs_batch([piece for _, _, piece in group])):
+            for (key, start, _), scores in zip(group, self.log_probs_batch([piece for _, _, piece in group])):
                 hypothesis = decode.decode(scores, frame_seconds=self.folder.frame_seconds, hotwords=hotwords)
                 offset = start / self.sample_rate
-                words[i] += [replace(w, start=w.start + offset, end=w.end + offset) for w in hypothesis.words]
-        return [Transcript(text=" ".join(w.word for w in timed), duration=audio.size / self.sample_rate,
-                           words=tuple(timed), source=str(source) if isinstance(source, (str, PathLike)) else None)
-                for source, audio, timed in zip(sources, samples, words)]
+                words[key] += [replace(w, start=w.start + offset, end=w.end + offset) for w in hypothesis.words]
+        return words
+
+    def _transcribe_stream(self, path, decode, hotwords) -> Transcript:
+        """One long file, decoded, cut and transcribed a block at a time (:func:`asr.segmentation.split_stream`)."""
+        words, pending, end = [], [], 0
+        blocks = stream_audio(path, sr=self.sample_rate, block_seconds=STREAM_BLOCK_SECONDS)
+        for start, chunk in split_stream(blocks, sr=self.sample_rate):
+            end = start + chunk.size
+            pending += [] if is_silent(chunk) else [(path, start, chunk)]
+            if len(pending) == CHUNKS_PER_BATCH:
+                words += self._timed_words(pending, decode, hotwords)[path]
+                pending = []
+        words += self._timed_words(pending, decode, hotwords)[path]
+        return _transcript(path, end / self.sample_rate, words)
 
     def load(self, source, *, sr: int | None = None) -> np.ndarray:
         """Samples of a file, or of an array at ``sr`` Hz (default 16 kHz), at the model's rate.
@@ -181,6 +206,17 @@ class Transcriber:
         if isinstance(source, (str, PathLike)):
             return load_audio(source, sr=self.sample_rate)
         return load_audio(source, sr=self.sample_rate, source_sr=sr or self.sample_rate)
+
+
+def _is_long_file(source) -> bool:
+    """Whether a source is a file longer than STREAM_OVER_SECONDS (by its header)."""
+    return isinstance(source, (str, PathLike)) and audio_duration(source) > STREAM_OVER_SECONDS
+
+
+def _transcript(source, duration: float, words: list[Word]) -> Transcript:
+    """A Transcript of timed words; ``source`` named when it is a file."""
+    return Transcript(text=" ".join(w.word for w in words), duration=duration, words=tuple(words),
+                      source=str(source) if isinstance(source, (str, PathLike)) else None)
 
 
 def _groups(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
 import pytest
 
@@ -148,3 +149,27 @@ def test_a_folder_is_not_audio(tmp_path):
 def test_bad_arrays_raise_audio_error(samples, source_sr, reason):
     with pytest.raises(AudioError, match=reason):
         load_audio(samples, source_sr=source_sr)
+
+
+def test_streamed_blocks_join_into_the_whole_file_resampled(tmp_path):
+    from asr.audio import stream_audio
+
+    samples = np.random.default_rng(0).uniform(-0.5, 0.5, 48_000 * 5).astype(np.float32)
+    path = write_audio(tmp_path / "noise.wav", samples, 48_000, subtype="FLOAT")
+    blocks = list(stream_audio(path, block_seconds=1.0))
+    assert all(abs(block.size - 16_000) < 500 for block in blocks[:-1])  # the resampler holds back a few
+    whole = librosa.resample(samples, orig_sr=48_000, target_sr=16_000, res_type="soxr_hq")
+    joined = np.concatenate(blocks)
+    assert joined.size == whole.size and np.allclose(joined, whole, atol=1e-5)
+
+
+def test_a_nan_deep_in_a_stream_raises_at_its_block(tmp_path):
+    from asr.audio import stream_audio
+
+    samples = tone(5.0)
+    samples[int(3.5 * 16_000)] = np.nan
+    path = write_audio(tmp_path / "late-nan.wav", samples, 16_000, subtype="FLOAT")
+    stream = stream_audio(path, block_seconds=1.0)
+    assert [block.size for block in (next(stream), next(stream), next(stream))] == [16_000] * 3
+    with pytest.raises(AudioError, match="late-nan.wav: holds NaN or infinite samples"):
+        next(stream)

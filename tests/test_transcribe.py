@@ -91,3 +91,21 @@ def test_captions_group_words_into_timed_cues():
                              "2\n00:00:03,000 --> 00:00:03,500\nagain\n")
     assert to_vtt(words).startswith("WEBVTT\n\n00:00:00.000 --> 00:00:00.900\nhello world\n")
     assert to_srt([]) == ""
+
+
+def test_a_long_file_streamed_block_by_block_gives_the_same_transcript(trained, tmp_path, monkeypatch):
+    import asr.transcriber
+
+    output, _ = trained
+    pieces = [tone(1.0, frequency=f) for f in (300, 900, 2000)] * 30
+    gaps = [np.zeros(8000, dtype=np.float32)] * len(pieces)
+    audio = np.concatenate([x for pair in zip(pieces, gaps) for x in pair])  # 135 s
+    path = write_audio(tmp_path / "long.flac", audio, 16000)
+    transcriber = load_model(output)
+    whole = transcriber.transcribe(path, decoder="greedy")
+    monkeypatch.setattr(asr.transcriber, "STREAM_OVER_SECONDS", 60.0)
+    monkeypatch.setattr(asr.transcriber, "STREAM_BLOCK_SECONDS", 30.0)
+    streamed = transcriber.transcribe(path, decoder="greedy")
+    assert streamed.duration == whole.duration == pytest.approx(audio.size / 16000)
+    assert streamed.text == whole.text
+    assert [w.start for w in streamed.words] == pytest.approx([w.start for w in whole.words], abs=0.05)
