@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from os import PathLike
@@ -116,6 +117,8 @@ def _read_json(path: Path) -> dict:
 
 def _load_acoustic(path: Path) -> keras.Model:
     """The acoustic model, in Keras' safe mode."""
+    if not zipfile.is_zipfile(path):  # Keras would call it 'File not found'
+        raise ModelError(f"{path}: cannot load the acoustic model (not a .keras zip archive: damaged or truncated)")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a damaged file
