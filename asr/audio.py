@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -25,8 +26,9 @@ MAX_FILE_CHANNELS = 64  # channels; more is a broken header, not a recording
 READ_BLOCK_FRAMES = 2**15  # frames decoded at a time: a header that overstates the length allocates nothing,
 # and a file damaged part way keeps the blocks before the damage
 # Larger samples are refused: audio stays far below (float files scaled like 16-bit integers reach 32768),
-# and mixing or resampling samples near float32's limit (3.4e38) overflows.
-MAX_SAMPLE_MAGNITUDE = 1e30  # full scale is 1.0
+# and the power spectrum of much larger ones overflows float32 (3.4e38) into infinite features.
+MAX_SAMPLE_MAGNITUDE = 1e6  # full scale is 1.0
+DECODE_ERRORS = (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError)  # what libsndfile raises
 BLOCK_SECONDS = 60.0  # s of a file decoded at a time by stream_audio
 
 
@@ -74,7 +76,7 @@ def load_audio(source, *, sr: int = SAMPLE_RATE, source_sr: int | None = None) -
 
 
 def stream_audio(path: str | PathLike, *, sr: int = SAMPLE_RATE,
-                 block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
+                 block_seconds: float | None = None) -> Iterator[np.ndarray]:
     """Decode a file a block at a time, as mono float32 at ``sr`` Hz: memory stays that of one block.
 
     Parameters
@@ -83,8 +85,10 @@ def stream_audio(path: str | PathLike, *, sr: int = SAMPLE_RATE,
         Any file :func:`load_audio` reads.
     sr : int
         The rate to return, in Hz.
-    block_seconds : float
-        Seconds of the file decoded at a time; every block but the last is about this long.
+    block_seconds : float, optional
+        Seconds of the file decoded at a time (default BLOCK_SECONDS); every block but the last is
+        about this long. Memory holds one block of the file's channels, at most READ_BLOCK_FRAMES at
+        a time, and one block of mono samples.
 
     Yields
     ------
@@ -101,15 +105,14 @@ def stream_audio(path: str | PathLike, *, sr: int = SAMPLE_RATE,
     """
     path = Path(path)
     with _open(path) as file:
-        rate, frames = file.samplerate, max(1, int(block_seconds * file.samplerate))
+        rate, frames = file.samplerate, max(1, int((block_seconds or BLOCK_SECONDS) * file.samplerate))
         resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
         promised = file.frames / rate if 0 < file.frames < 2**62 else None
         decoded, damage, last = 0, None, False
         while not last:
-            block, damage = _read_block(file, frames)
-            last = damage is not None or block.shape[0] < frames
-            decoded += block.shape[0]
-            mono = _mono(_check_values(block, path))
+            mono, damage = _read_block(file, frames, path)
+            last = damage is not None or mono.shape[0] < frames
+            decoded += mono.shape[0]
             if resampler is not None:
                 mono = resampler.resample_chunk(mono, last=last)
             if mono.size:
@@ -130,7 +133,7 @@ def audio_duration(path: str | PathLike) -> float:
     _check_file(path)
     try:
         info = soundfile.info(str(path))
-    except (soundfile.LibsndfileError, RuntimeError) as error:
+    except DECODE_ERRORS as error:
         raise AudioError(path, f"not a readable audio file ({_reason(error)})") from error
     _check_header(info.samplerate, info.channels, path)
     return info.frames / info.samplerate
@@ -146,7 +149,7 @@ def _open(path: Path) -> soundfile.SoundFile:
     _check_file(path)
     try:
         file = soundfile.SoundFile(str(path))
-    except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+    except DECODE_ERRORS as error:
         raise AudioError(path, f"not a readable audio file ({_reason(error)})") from error
     try:
         _check_header(file.samplerate, file.channels, path)
@@ -156,21 +159,21 @@ def _open(path: Path) -> soundfile.SoundFile:
     return file
 
 
-def _read_block(file: soundfile.SoundFile, frames: int) -> tuple[np.ndarray, str | None]:
-    """Up to ``frames`` frames, shape (n, channels), read READ_BLOCK_FRAMES at a time.
+def _read_block(file: soundfile.SoundFile, frames: int, path: Path) -> tuple[np.ndarray, str | None]:
+    """Up to ``frames`` frames mixed to mono, shape (n,), read and checked READ_BLOCK_FRAMES at a time.
 
-    Returns the frames and, if the decoder stopped at damage, its complaint; the frames before
+    Returns the samples and, if the decoder stopped at damage, its complaint; the samples before
     the damage are kept.
     """
-    parts, count = [np.zeros((0, file.channels), dtype=np.float32)], 0
+    parts, count = [np.zeros(0, dtype=np.float32)], 0
     while count < frames:
         try:
             part = file.read(min(READ_BLOCK_FRAMES, frames - count), dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+        except DECODE_ERRORS as error:
             return np.concatenate(parts), _reason(error)
         if not len(part):
             break
-        parts.append(part)
+        parts.append(_mono(_check_values(part, path)))
         count += len(part)
     return np.concatenate(parts), None
 
@@ -207,13 +210,18 @@ def _check_header(rate: int, channels: int, path: Path) -> None:
 
 
 def _check_file(path: Path) -> None:
-    """Raise AudioError unless ``path`` is a non-empty regular file."""
-    if not path.exists():
-        raise AudioError(path, "no such file")
-    if path.is_dir():
-        raise AudioError(path, "is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(path, "file is empty (0 bytes)")
+    """Raise AudioError unless ``path`` is a non-empty regular file we may read."""
+    try:
+        if not path.exists():
+            raise AudioError(path, "no such file")
+        if path.is_dir():
+            raise AudioError(path, "is a folder, not an audio file")
+        if path.stat().st_size == 0:
+            raise AudioError(path, "file is empty (0 bytes)")
+        if not os.access(path, os.R_OK):
+            raise AudioError(path, "cannot be read (permission denied)")
+    except (OSError, RuntimeError) as error:  # an unreadable folder on the way, a symlink loop
+        raise AudioError(path, f"cannot be read ({error})") from error
 
 
 def _from_array(samples, source_sr: int | None) -> tuple[np.ndarray, int]:

@@ -20,7 +20,7 @@ import numpy as np
 from asr.audio import load_audio
 from asr.constants import SAMPLE_RATE
 from asr.errors import AsrError, AudioError
-from asr.evaluation import Evaluation, UtteranceResult, score
+from asr.evaluation import Evaluation, UtteranceResult, check_usable, score
 from asr.manifest import read_manifest
 
 logger = logging.getLogger(__name__)
@@ -90,8 +90,9 @@ def evaluate_pocketsphinx(manifest: str | PathLike, *,
     hypothesis and counted in ``failed``.
     """
     recognizer = recognizer or PocketSphinx()
-    lines = read_manifest(manifest)
-    utterances = list(lines)
+    contents = read_manifest(manifest)
+    utterances = list(contents)
+    check_usable(contents)
     started = time.perf_counter()
     hypotheses, errors = [], []
     for utterance in utterances:
@@ -105,5 +106,5 @@ def evaluate_pocketsphinx(manifest: str | PathLike, *,
         hypotheses.append(recognizer.transcribe(samples))
     elapsed = time.perf_counter() - started
     return score(utterances, hypotheses, errors, manifest=manifest, model=NAME, decoder=NAME, seconds=elapsed,
-                 skipped=len(lines.problems))
+                 skipped=len(contents.problems))
 

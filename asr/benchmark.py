@@ -104,6 +104,9 @@ def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MO
         plans.append(([Cell(baseline, baseline, str(manifest)) for manifest in manifests], _baseline_runner(baseline)))
     errors = [error for cells, runner in plans for error in _run_cells(folder, cells, runner)]
     rows = _finished_rows(folder, [cell for cells, _ in plans for cell in cells])
+    errors += [f"{row['model']} / {row['decoder']} / {row['manifest']}: measured without {row.get('skipped') or 0} "
+               f"bad manifest line(s) and {row['failed']} unreadable audio file(s)"
+               for row in rows if row["failed"] or row.get("skipped")]  # cached cells count as much as new ones
     write_results(folder, rows, errors, charts=charts)
     return BenchmarkResult(rows=rows, errors=errors)
 
@@ -168,9 +171,6 @@ def _run_cells(folder: Path, cells: list[Cell], runner) -> list[str]:
             errors.append(message)
             continue
         write_text_atomically(_cell_path(folder, cell), json.dumps(row, indent=2) + "\n")
-        if row["failed"] or row["skipped"]:
-            errors.append(f"{cell.model} / {cell.decoder} / {cell.manifest}: measured without "
-                          f"{row['skipped']} bad manifest line(s) and {row['failed']} unreadable audio file(s)")
         logger.info("%s %s on %s: WER %.4f CER %.4f RTF %.3f", row["model"], row["decoder"], row["manifest"],
                     row["wer"], row["cer"], row["rtf"])
     return errors

@@ -155,6 +155,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     line or utterance could not be used (the figures of the rest are still printed), else 0.
     """
     from asr.evaluation import default_decoder, evaluate_manifest
+    from asr.files import write_text_atomically
     from asr.transcriber import load_model
 
     transcriber = load_model(args.model)
@@ -172,8 +173,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
         complete = complete and evaluation.complete
         print(json.dumps(evaluation.to_dict()) if args.json else _evaluation_line(evaluation), flush=True)
     if args.details:
-        with open(args.details, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row) + "\n" for row in details)
+        write_text_atomically(args.details, "".join(json.dumps(row) + "\n" for row in details))
     return 0 if complete else 1
 
 
@@ -224,12 +224,16 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
             print(f"error: {error}", file=sys.stderr)
             failed += 1
             continue
+        except (OSError, ValueError) as error:  # what no check foresaw: report it, go on
+            print(f"error: {audio.path}: {type(error).__name__}: {error}", file=sys.stderr)
+            failed += 1
+            continue
         try:
             write_transcript(transcript, args.format, output_dir=args.output_dir, name=name,
                              with_name=len(inputs) > 1)
         except OSError as error:
-            print(f"error: {audio.path}: cannot write its transcript ({error}); stopped with "
-                  f"{len(inputs) - done - 1} file(s) not transcribed", file=sys.stderr)
+            print(f"error: {audio.path}: cannot write its transcript ({error}); stopped: this file and "
+                  f"{len(inputs) - done - 1} more have no transcript", file=sys.stderr)
             return 1
     return 1 if failed else 0
 

@@ -118,7 +118,7 @@ def cached_features(utterances: Sequence[Utterance], config: FeatureConfig, *, c
     if (folder / "lengths.npy").is_file():
         try:  # numpy's default allow_pickle=False: a cache never runs code
             return _read_table(folder, len(utterances))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, EOFError, TypeError) as error:
             logger.warning("%s: damaged feature cache (%s); computing it again", folder, error)
             shutil.rmtree(folder, ignore_errors=True)
     table = _compute_table(utterances, config, perturbation, workers or os.cpu_count() or 1)
@@ -130,7 +130,7 @@ def _read_table(folder: Path, count: int) -> FeatureTable:
     """A cached table, checked: one length per utterance, and as many frames as the lengths add up to."""
     table = FeatureTable(values=np.load(folder / "values.npy", mmap_mode="r"),
                          lengths=np.load(folder / "lengths.npy"))
-    if table.lengths.shape != (count,) or table.values.ndim != 2 or table.values.shape[0] != table.lengths.sum():
+    if table.lengths.dtype.kind not in "iu" or table.lengths.shape != (count,) or table.values.ndim != 2 or table.values.shape[0] != table.lengths.sum():
         raise ValueError(f"expected {count} lengths adding up to the {table.values.shape[0]} frames stored")
     return table
 
@@ -183,11 +183,15 @@ def _write_table(table: FeatureTable, folder: Path, config, perturbation, count:
     temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
-    np.save(temporary / "values.npy", table.values)
-    np.save(temporary / "lengths.npy", table.lengths)
     meta = {"config": config.to_dict(), "perturbation": asdict(perturbation), "utterances": count,
             "frames": int(table.lengths.sum())}
-    (temporary / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    try:
+        np.save(temporary / "values.npy", table.values)
+        np.save(temporary / "lengths.npy", table.lengths)
+        (temporary / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    except OSError:  # a full disk: leave no half table behind
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
     try:
         os.replace(temporary, folder)
     except OSError:  # another process finished the same table first

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asr.errors import AudioError, ManifestError
-from asr.manifest import Utterance, read_manifest
+from asr.manifest import Manifest, Utterance, read_manifest
 from asr.metrics import error_rates
 
 if TYPE_CHECKING:  # the scoring here needs no TensorFlow; only evaluate_manifest's caller brings it
@@ -99,10 +99,9 @@ def evaluate_manifest(transcriber: Transcriber, manifest: str | PathLike, *, dec
     ManifestError
         If the manifest cannot be read or holds no usable utterance.
     """
-    lines = read_manifest(manifest)
-    if not lines.utterances:
-        raise ManifestError(manifest, None, f"no usable utterances ({len(lines.problems)} bad line(s))")
-    utterances = list(lines)
+    contents = read_manifest(manifest)
+    utterances = list(contents)
+    check_usable(contents)
     decode = transcriber.decoder(decoder, beam_width=beam_width)
     started = time.perf_counter()
     hypotheses, errors = [], []
@@ -123,7 +122,13 @@ def evaluate_manifest(transcriber: Transcriber, manifest: str | PathLike, *, dec
             hypotheses.append(text)
     elapsed = time.perf_counter() - started
     return score(utterances, hypotheses, errors, manifest=manifest, model=str(transcriber.folder.path),
-                 decoder=decoder, seconds=elapsed, skipped=len(lines.problems))
+                 decoder=decoder, seconds=elapsed, skipped=len(contents.problems))
+
+
+def check_usable(manifest: Manifest) -> None:
+    """Raise ManifestError for a manifest with no usable utterance: there would be nothing to score."""
+    if not manifest.utterances:
+        raise ManifestError(manifest.path, None, f"no usable utterances ({len(manifest.problems)} bad line(s))")
 
 
 def score(utterances: Sequence[Utterance], hypotheses: Sequence[str], errors: Sequence[str], *,

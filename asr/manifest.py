@@ -158,7 +158,7 @@ def _audio_path(value, path: Path, number: int) -> Path:
         raise ManifestError(path, number, f"audio_filepath must be a non-empty string, got {value!r}")
     try:
         return (path.parent / value).resolve()
-    except (OSError, ValueError) as error:  # a NUL byte in the name, or the system refusing it
+    except (OSError, ValueError, RuntimeError) as error:  # a NUL byte, the system refusing it, a symlink loop
         raise ManifestError(path, number, f"audio_filepath is not a usable path ({error}): {value!r}") from None
 
 

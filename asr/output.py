@@ -38,7 +38,13 @@ class AudioInput:
 def find_audio(paths: Sequence[str | os.PathLike]) -> tuple[list[AudioInput], list[str]]:
     """Audio files named or found (recursively, sorted) under folders, and a problem line per bad path.
 
-    A file named twice, or named and also found in a folder, is transcribed once.
+    A file named twice, or named and also found in a folder, is transcribed once. Files named directly
+    are taken whatever their extension; in folders, only the extensions of ``asr.audio.AUDIO_EXTENSIONS``.
+
+    Returns
+    -------
+    list of AudioInput, list of str
+        The inputs in order, and ``"PATH: reason"`` for each path that gave none.
     """
     inputs, problems, seen = [], [], set()
     for path in map(Path, paths):
@@ -63,15 +69,23 @@ def output_names(inputs: Sequence[AudioInput]) -> list[PurePath]:
     """One distinct output name (no format suffix) per input: its relative path without the audio extension.
 
     Inputs that would share a name keep their extension (``talk.mp3``, ``talk.wav``); any still shared get
-    ``-2``, ``-3``, ... in input order, so no transcript overwrites another one of the same run.
+    the first free ``-2``, ``-3``, ... in input order, so no transcript overwrites another one of the run.
+
+    Examples
+    --------
+    >>> [str(n) for n in output_names([AudioInput(Path(p), PurePath(p)) for p in ("a.wav", "a.mp3", "b.wav")])]
+    ['a.wav', 'a.mp3', 'b']
     """
     stems = [audio.relative.with_suffix("") for audio in inputs]
     shared = Counter(stems)
     names = [audio.relative if shared[stem] > 1 else stem for audio, stem in zip(inputs, stems)]
-    unique, taken = [], Counter()
+    wanted, unique = set(names), []
     for name in names:
-        taken[name] += 1
-        unique.append(name if taken[name] == 1 else name.with_name(f"{name.name}-{taken[name]}"))
+        candidate, number = name, 1
+        while candidate in unique or (candidate != name and candidate in wanted):
+            number += 1
+            candidate = name.with_name(f"{name.name}-{number}")
+        unique.append(candidate)
     return unique
 
 

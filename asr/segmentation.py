@@ -56,14 +56,16 @@ def split_at_pauses(samples: np.ndarray, *, sr: int = SAMPLE_RATE, max_seconds: 
 def split_stream(blocks: Iterable[np.ndarray], *, sr: int = SAMPLE_RATE) -> Iterator[tuple[int, np.ndarray]]:
     """Chunks of audio arriving block by block, cut exactly where :func:`split_at_pauses` cuts the whole.
 
-    Only a tail of at most ``MAX_CHUNK_SECONDS + MIN_CHUNK_SECONDS`` is held back between blocks: a
-    cut is made once every sample it depends on has arrived, and the energy windows stay on the grid
-    they have in the whole signal.
+    Only a tail of less than ``MAX_CHUNK_SECONDS + MIN_CHUNK_SECONDS`` plus one energy window is held
+    back between blocks: a cut is made once every sample it depends on has arrived, and the energy
+    windows stay on the grid they have in the whole signal.
 
     Parameters
     ----------
     blocks : iterable of np.ndarray [shape=(n_i,)]
-        Consecutive samples at ``sr`` Hz.
+        Consecutive samples at ``sr`` Hz, of any lengths.
+    sr : int
+        Hz.
 
     Yields
     ------
@@ -109,5 +111,13 @@ def _window_energy(samples: np.ndarray, window: int) -> np.ndarray:
 
 
 def is_silent(samples: np.ndarray, *, peak_dbfs: float = SILENCE_PEAK_DBFS) -> bool:
-    """Whether no sample of ``samples`` (float, full scale 1.0) reaches ``peak_dbfs`` dB below full scale."""
+    """Whether audio is near-silent: no sample reaches ``peak_dbfs`` (dB relative to full scale 1.0).
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,)]
+        Float samples, full scale 1.0.
+    peak_dbfs : float
+        dBFS; the default -60 is a peak of 0.001, far below any recorded speech.
+    """
     return samples.size == 0 or float(np.max(np.abs(samples))) < 10.0 ** (peak_dbfs / 20.0)

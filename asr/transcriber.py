@@ -25,7 +25,6 @@ DECODERS = ("greedy", "beam", "lm")
 BATCH_FRAMES = 60_000  # padded feature frames per acoustic-model batch (10 minutes at 10 ms)
 CHUNKS_PER_BATCH = 64  # chunks of audio held in memory at once while transcribing
 STREAM_OVER_SECONDS = 300.0  # s: longer files are decoded and transcribed a block at a time
-STREAM_BLOCK_SECONDS = 60.0  # s of such a file decoded at a time
 
 
 @dataclass(frozen=True)
@@ -183,10 +182,13 @@ class Transcriber:
         return words
 
     def _transcribe_stream(self, path, decode, hotwords) -> Transcript:
-        """One long file, decoded, cut and transcribed a block at a time (:func:`asr.segmentation.split_stream`)."""
+        """One long file, decoded, cut and transcribed a block at a time (:func:`asr.segmentation.split_stream`).
+
+        Memory holds one decoded block and at most CHUNKS_PER_BATCH chunks (about 21 minutes of audio)
+        waiting for the acoustic model, whatever the file's length.
+        """
         words, pending, end = [], [], 0
-        blocks = stream_audio(path, sr=self.sample_rate, block_seconds=STREAM_BLOCK_SECONDS)
-        for start, chunk in split_stream(blocks, sr=self.sample_rate):
+        for start, chunk in split_stream(stream_audio(path, sr=self.sample_rate), sr=self.sample_rate):
             end = start + chunk.size
             pending += [] if is_silent(chunk) else [(path, start, chunk)]
             if len(pending) == CHUNKS_PER_BATCH:

@@ -173,3 +173,18 @@ def test_a_nan_deep_in_a_stream_raises_at_its_block(tmp_path):
     assert [block.size for block in (next(stream), next(stream), next(stream))] == [16_000] * 3
     with pytest.raises(AudioError, match="late-nan.wav: holds NaN or infinite samples"):
         next(stream)
+
+
+@pytest.mark.parametrize("peak", [1.0, 3e4, 9e5])
+def test_loud_samples_that_load_give_finite_features(tmp_path, peak):
+    from asr.features import FeatureConfig, compute_features
+
+    path = write_audio(tmp_path / "loud.wav", tone(1.0) * (2 * peak), 16_000, subtype="FLOAT")
+    for kind in ("spectrogram", "logmel", "mfcc"):
+        assert np.isfinite(compute_features(load_audio(path), FeatureConfig(kind=kind))).all()
+
+
+def test_samples_too_large_for_finite_features_are_refused(tmp_path):
+    path = write_audio(tmp_path / "damaged.wav", tone(1.0) * 1e8, 16_000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="damaged.wav: holds samples as large as"):
+        load_audio(path)

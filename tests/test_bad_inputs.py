@@ -167,6 +167,20 @@ def test_inputs_that_share_a_name_get_outputs_of_their_own(transcribed):
         "a/talk.json", "b/talk.wav.json", "b/talk.flac.json"}
 
 
+@pytest.mark.parametrize("relative, names", [
+    (["x/talk", "y/talk", "z/talk-2.wav"], ["x/talk", "y/talk", "z/talk-2"]),
+    (["talk.wav", "talk.wav", "talk-2.wav"], ["talk.wav", "talk.wav-2", "talk-2"]),
+    (["talk", "talk", "talk-2"], ["talk", "talk-3", "talk-2"]),
+])
+def test_output_names_never_collide(relative, names):
+    from pathlib import PurePath
+
+    from asr.output import AudioInput, output_names
+
+    inputs = [AudioInput(Path("/in") / str(i) / name, PurePath(name)) for i, name in enumerate(relative)]
+    assert [str(name) for name in output_names(inputs)] == names
+
+
 def test_paths_given_twice_or_outside_the_output_folder_are_handled(trained, tmp_path):
     model, manifest = trained
     clip = manifest.parent / "low.wav"
@@ -226,6 +240,7 @@ MANIFEST_LINES = [  # (line, the reason it is skipped, or None for a good line)
     ('{"audio_filepath": "high.wav", "duration": 1.0, "text": "日本語"}', "onto the alphabet"),
     ('{"audio_filepath": "high.wav", "duration": -1, "text": "high"}', "duration must be a positive number"),
     ('{"audio_filepath": "high.wav", "text": "high"}', "missing key(s) 'duration'"),
+    ('{"audio_filepath": "loop.wav", "duration": 1.0, "text": "loop"}', "not a usable path (Symlink loop"),
     ('{"audio_filepath": "top.wav", "duration": 1.0, "text": "top"}', None),
     # as long as the audio allows CTC to spell it? Scored anyway: the model's transcript is what it is.
     ('{"audio_filepath": "high.wav", "duration": 1.0, "text": "' + "word " * 60 + '"}', None),
@@ -239,6 +254,7 @@ def evaluated(trained, tmp_path_factory):
     folder = tmp_path_factory.mktemp("manifests")
     for clip in manifest.parent.glob("*.wav"):
         shutil.copy(clip, folder / clip.name)
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
     (folder / "mixed.jsonl").write_text("".join(line + "\n" for line, _ in MANIFEST_LINES))
     (folder / "all-bad.jsonl").write_text('{"broken\n\n')
     (folder / "binary.jsonl").write_bytes(b"\xff\xfe\x00garbage")

@@ -10,7 +10,6 @@ import re
 import signal
 import struct
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +28,11 @@ from conftest import BLANK, CLASSES, LABELS, check_words, log_softmax, tone, wri
 
 FRAME_SECONDS = 0.02  # a stride-2 model on 10 ms features
 CALL_SECONDS = 20.0  # s: a single load or decode running longer than this is a hang (a loaded 2-core machine)
-FILE_FUZZ = settings(max_examples=60, deadline=timedelta(seconds=5),  # audio files and manifests
+# No hypothesis deadline: timing on a shared machine is not a property; time_limit (CALL_SECONDS) catches hangs.
+# derandomize: the same examples on every run, so that CI cannot fail on a draw no one can replay.
+FILE_FUZZ = settings(max_examples=60, deadline=None, derandomize=True,  # audio files and manifests
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-DECODER_FUZZ = settings(max_examples=30, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.too_slow])
+DECODER_FUZZ = settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 NORMALISED = re.compile(r"[a-z']+( [a-z']+)*")  # non-empty normalised text: words of the alphabet, single spaces
 

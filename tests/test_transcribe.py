@@ -94,6 +94,7 @@ def test_captions_group_words_into_timed_cues():
 
 
 def test_a_long_file_streamed_block_by_block_gives_the_same_transcript(trained, tmp_path, monkeypatch):
+    import asr.audio
     import asr.transcriber
 
     output, _ = trained
@@ -104,8 +105,29 @@ def test_a_long_file_streamed_block_by_block_gives_the_same_transcript(trained, 
     transcriber = load_model(output)
     whole = transcriber.transcribe(path, decoder="greedy")
     monkeypatch.setattr(asr.transcriber, "STREAM_OVER_SECONDS", 60.0)
-    monkeypatch.setattr(asr.transcriber, "STREAM_BLOCK_SECONDS", 30.0)
+    monkeypatch.setattr(asr.audio, "BLOCK_SECONDS", 30.0)
     streamed = transcriber.transcribe(path, decoder="greedy")
     assert streamed.duration == whole.duration == pytest.approx(audio.size / 16000)
     assert streamed.text == whole.text
     assert [w.start for w in streamed.words] == pytest.approx([w.start for w in whole.words], abs=0.05)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_stream_in_blocks_of_any_size_is_cut_where_the_whole_is_cut(seed):
+    from asr.segmentation import split_stream
+
+    rng = np.random.default_rng(seed)
+    sr = 16_000
+    samples = (rng.standard_normal(int(rng.uniform(1, 150) * sr)) * rng.uniform(0.01, 0.5, 1)).astype(np.float32)
+    samples[rng.integers(0, samples.size, 40)] = 0.0
+    bounds = np.sort(rng.choice(np.arange(1, samples.size), size=int(rng.integers(0, 12)), replace=False))
+    blocks = np.split(samples, bounds)  # uneven blocks, some tiny, none on the energy grid
+    streamed = list(split_stream(iter(blocks), sr=sr))
+    assert [(start, start + chunk.size) for start, chunk in streamed] == split_at_pauses(samples, sr=sr)
+    assert np.array_equal(np.concatenate([chunk for _, chunk in streamed]), samples)
+
+
+def test_an_empty_stream_gives_no_chunks():
+    from asr.segmentation import split_stream
+
+    assert list(split_stream(iter([]))) == []
