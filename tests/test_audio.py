@@ -188,3 +188,10 @@ def test_samples_too_large_for_finite_features_are_refused(tmp_path):
     path = write_audio(tmp_path / "damaged.wav", tone(1.0) * 1e8, 16_000, subtype="FLOAT")
     with pytest.raises(AudioError, match="damaged.wav: holds samples as large as"):
         load_audio(path)
+
+
+def test_a_symlink_loop_is_an_audio_error(tmp_path):
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    with pytest.raises(AudioError, match="loop.wav: no such file"):
+        load_audio(loop)
