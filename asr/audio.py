@@ -129,14 +129,8 @@ def audio_duration(path: str | PathLike) -> float:
         If the file is missing or not readable audio, or its sample rate or
         channel count is out of range (as for :func:`load_audio`).
     """
-    path = Path(path)
-    _check_file(path)
-    try:
-        info = soundfile.info(str(path))
-    except DECODE_ERRORS as error:
-        raise AudioError(path, f"not a readable audio file ({_reason(error)})") from error
-    _check_header(info.samplerate, info.channels, path)
-    return info.frames / info.samplerate
+    with _open(Path(path)) as file:
+        return file.frames / file.samplerate
 
 
 def is_audio_file(path: str | PathLike) -> bool:
