@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
+    _add_average(commands)
     _add_lm(commands)
     _add_evaluate(commands)
     _add_transcribe(commands)
@@ -43,6 +44,8 @@ def _add_train(commands) -> None:
     command.add_argument("--noise-snr", type=float, nargs="*", default=[], help="noise perturbation SNRs in dB")
     command.add_argument("--no-spec-augment", action="store_true", help="train without SpecAugment")
     command.add_argument("--patience", type=int, default=10, help="epochs without dev gain before stopping (0 never)")
+    command.add_argument("--keep-checkpoints", type=int, default=2, metavar="N",
+                         help="newest epoch checkpoints kept, e.g. for asr average (default: 2)")
     command.add_argument("--cache-dir", default="cache/features")
     command.add_argument("--strategy", default="default", choices=["default", "mirrored", "multiworker"])
     command.add_argument("--seed", type=int, default=0)
@@ -64,8 +67,40 @@ def _train(args: argparse.Namespace, extra: list[str]) -> int:
         features=FeatureConfig(kind=args.features), epochs=args.epochs, learning_rate=args.learning_rate,
         max_frames=args.max_frames, speeds=tuple(args.speeds), noise_snr_db=tuple(args.noise_snr),
         spec_augment=None if args.no_spec_augment else SpecAugment(), patience=args.patience,
-        cache_dir=args.cache_dir, strategy=args.strategy, seed=args.seed)
+        keep_checkpoints=args.keep_checkpoints, cache_dir=args.cache_dir, strategy=args.strategy, seed=args.seed)
     train(config, resume=args.resume, verbose=1 if args.progress == "bar" else 2)
+    return 0
+
+
+def _add_average(commands) -> None:
+    """``asr average``: the mean weights of several epochs of a run as a model folder."""
+    command = commands.add_parser(
+        "average", help="average the weights of several epochs of a training run",
+        description="Write a model folder whose weights are the mean of several epoch checkpoints of a run "
+                    "(kept with asr train --keep-checkpoints N), scored on the run's dev manifests.")
+    command.add_argument("run_folder", metavar="RUN", help="the training run's folder")
+    chosen = command.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--epochs", type=int, nargs="+", metavar="EPOCH", help="the epochs to average")
+    chosen.add_argument("--last", type=int, metavar="N", help="the N newest checkpoints")
+    command.add_argument("--checkpoints", metavar="DIR", help="where the checkpoints are (default: RUN/checkpoints)")
+    command.add_argument("--output", required=True, metavar="DIR", help="model folder to write")
+    command.add_argument("--no-dev", action="store_true", help="do not score the result on the dev manifests")
+    command.set_defaults(run=_average)
+
+
+def _average(args: argparse.Namespace, extra: list[str]) -> int:
+    """Average, print the epochs and dev figures as JSON."""
+    from pathlib import Path
+
+    from asr.averaging import average_checkpoints, saved_epochs
+
+    folder = Path(args.checkpoints) if args.checkpoints else Path(args.run_folder) / "checkpoints"
+    if args.last is not None and args.last < 1:
+        raise ValueError(f"--last must be at least 1, got {args.last}")
+    epochs = args.epochs if args.epochs else saved_epochs(folder)[-args.last:]
+    record = average_checkpoints(args.run_folder, epochs=epochs, output=args.output, checkpoints=folder,
+                                 score_dev=not args.no_dev)
+    print(json.dumps(record, indent=2))
     return 0
 
 

@@ -76,7 +76,7 @@ class TrainConfig:
     noise_snr_db: tuple[float, ...] = ()  # noise perturbation: one cached copy per SNR
     sortagrad: bool = True  # first epoch shortest utterances first
     patience: int = 10  # stop after this many epochs without a better dev score; 0 never
-    keep_checkpoints: int = 2  # newest epoch checkpoints kept (the best model is kept apart)
+    keep_checkpoints: int = 2  # newest epoch checkpoints kept (the best model is kept apart); >= 1
     seed: int = 0
     cache_dir: str = "cache/features"
     strategy: str = "default"  # default | mirrored | multiworker (TF_CONFIG)
@@ -86,8 +86,8 @@ class TrainConfig:
             raise ValueError("train_manifests must name at least one manifest")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.epochs < 1 or self.max_frames < 1 or self.max_batch < 1:
-            raise ValueError("epochs, max_frames and max_batch must be positive")
+        if min(self.epochs, self.max_frames, self.max_batch, self.keep_checkpoints) < 1:
+            raise ValueError("epochs, max_frames, max_batch and keep_checkpoints must be positive")
         if not self.speeds or 1.0 not in self.speeds:
             raise ValueError(f"speeds must include 1.0, got {self.speeds}")
 
@@ -109,7 +109,7 @@ class TrainConfig:
 
     def save(self, path) -> None:
         """Write as JSON."""
-        _write_json_atomically(Path(path), self.to_dict())
+        write_json_atomically(Path(path), self.to_dict())
 
     @classmethod
     def load(cls, path) -> "TrainConfig":
@@ -136,7 +136,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     resume : bool
         Continue from the newest complete checkpoint in the folder, with its
         optimiser state and epoch count; the folder's saved config is used,
-        with ``epochs`` taken from ``config``.
+        with ``epochs`` and ``keep_checkpoints`` taken from ``config``.
     verbose : int or "auto"
         Keras progress output.
 
@@ -148,7 +148,8 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     strategy = _strategy(config.strategy)
     output = Path(config.output)
     if resume and (output / CONFIG_FILE).is_file():
-        config = replace(TrainConfig.load(output / CONFIG_FILE), epochs=config.epochs, output=config.output)
+        config = replace(TrainConfig.load(output / CONFIG_FILE), epochs=config.epochs, output=config.output,
+                         keep_checkpoints=config.keep_checkpoints)
     elif (output / CONFIG_FILE).is_file() and _checkpoints(output):
         raise FileExistsError(f"{output} already holds a training run; pass resume=True (--resume) to continue it")
     keras.utils.set_random_seed(config.seed)
@@ -159,7 +160,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         output = output / "workers" / f"worker-{task_id}"
         config = replace(config, output=str(output))
     train_split, normalizer = _prepare_training_data(config, alphabet)
-    dev_split = _prepare_dev_data(config, alphabet)
+    dev_split = prepare_dev_data(config, alphabet)
     output.mkdir(parents=True, exist_ok=True)
     config.save(output / CONFIG_FILE)
     normalizer.save(output / "normalizer.json")
@@ -173,7 +174,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     steps_per_epoch = max(1, len(plan.batches(1)) // workers)
     with strategy.scope():
         trainer = CTCTrainer(acoustic, blank_index=alphabet.blank_index)
-        trainer.compile(optimizer=_optimizer(config, steps_per_epoch))
+        trainer.compile(optimizer=make_optimizer(config, steps_per_epoch))
         trainer.optimizer.build(acoustic.trainable_variables)
     state = _restore(trainer, output) if resume else {"epoch": 0, "history": []}
     if state["epoch"] >= config.epochs:
@@ -223,7 +224,7 @@ def _worker_position(strategy: tf.distribute.Strategy) -> tuple[int, int]:
     return len(tasks), tasks.index((resolver.task_type, resolver.task_id))
 
 
-def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """Adam with linear warm-up and cosine decay, stepped per batch."""
     warmup = int(config.warmup_epochs * steps_per_epoch)
     decay = max(1, config.epochs * steps_per_epoch - warmup)
@@ -261,7 +262,7 @@ def _prepare_training_data(config: TrainConfig, alphabet: Alphabet) -> tuple[_Sp
     return _Split(utterances, tables, labels, names), normalizer
 
 
-def _prepare_dev_data(config: TrainConfig, alphabet: Alphabet) -> _Split | None:
+def prepare_dev_data(config: TrainConfig, alphabet: Alphabet) -> _Split | None:
     """Dev utterances and their cached features, or None without dev manifests."""
     if not config.dev_manifests:
         return None
@@ -344,7 +345,7 @@ class _EpochEnd(keras.callbacks.Callback):
         self.state["epoch"] = epoch + 1
         best = _best_epoch(self.state["history"])
         if best is record:
-            _export(self.acoustic, self.output, record)
+            export_model(self.acoustic, self.output, record)
         _write_history(self.output, self.state["history"])
         _save_checkpoint(self.model, self.output, self.state, keep=self.config.keep_checkpoints)
         if self.config.patience and epoch + 1 - best["epoch"] >= self.config.patience:
@@ -364,12 +365,12 @@ def _best_epoch(history: list[dict]) -> dict | None:
     return min(history, key=lambda r: (r["dev_cer"], r["dev_wer"]) if "dev_cer" in r else (r["loss"],))
 
 
-def _export(acoustic: keras.Model, output: Path, record: dict) -> None:
+def export_model(acoustic: keras.Model, output: Path, record: dict) -> None:
     """Write the acoustic model as ``model.keras`` (atomically) and its figures as ``best.json``."""
     ensure_room(output / MODEL_FILE, _bytes_to_save(acoustic.weights))
     with atomic_path(output / MODEL_FILE, suffix=".keras") as temporary:
         acoustic.save(temporary)
-    _write_json_atomically(output / "best.json", record)
+    write_json_atomically(output / "best.json", record)
 
 
 def _checkpoints(output: Path) -> list[tuple[int, Path]]:
@@ -391,7 +392,7 @@ def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: i
     folder = output / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
     epoch = state["epoch"]
-    _write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
+    write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
     weights = folder / f"epoch-{epoch:04d}.weights.h5"
     ensure_room(weights, _bytes_to_save(trainer.weights + trainer.optimizer.variables))
     with atomic_path(weights, suffix=".weights.h5") as temporary:
@@ -452,7 +453,7 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
 
 def _write_history(output: Path, history: list[dict]) -> None:
     """history.json and history.csv, one row an epoch."""
-    _write_json_atomically(output / "history.json", history)
+    write_json_atomically(output / "history.json", history)
     columns = sorted({key for record in history for key in record}, key=lambda k: (k != "epoch", k))
     with atomic_path(output / "history.csv") as temporary, open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
@@ -460,7 +461,7 @@ def _write_history(output: Path, history: list[dict]) -> None:
         writer.writerows(history)
 
 
-def _write_json_atomically(path: Path, payload) -> None:
+def write_json_atomically(path: Path, payload) -> None:
     """Write JSON to a temporary file, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomically(path, json.dumps(payload, indent=2) + "\n")
