@@ -65,3 +65,11 @@ def test_the_command_averages_the_last_n(run, tmp_path, capsys):
     assert "no checkpoint for epoch(s) [9]" in capsys.readouterr().err
     assert main(["average", str(tmp_path), "--last", "1", "--output", str(tmp_path / "y")]) == 2
     assert "not a training run" in capsys.readouterr().err
+
+
+def test_resume_takes_the_new_number_of_checkpoints_to_keep(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data")
+    output = train(_tiny_config(manifest, tmp_path / "run", epochs=2, keep_checkpoints=1), verbose=0)
+    assert saved_epochs(output / "checkpoints") == [2]
+    train(_tiny_config(manifest, tmp_path / "run", epochs=4, keep_checkpoints=3), resume=True, verbose=0)
+    assert saved_epochs(output / "checkpoints") == [2, 3, 4]
