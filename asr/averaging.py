@@ -25,21 +25,12 @@ import numpy as np
 
 from asr.alphabet import Alphabet
 from asr.ctc import CTCTrainer
-from asr.models import build_model
 from asr.features import Normalizer
-from asr.training import CONFIG_FILE, TrainConfig, dev_scores, export_model, make_optimizer, prepare_dev_data
+from asr.models import build_model
+from asr.training import (CONFIG_FILE, TrainConfig, checkpoint_path, dev_scores, export_model, make_optimizer,
+                          prepare_dev_data, saved_epochs)
 
 COPIED_FILES = (CONFIG_FILE, "normalizer.json", "alphabet.json")  # the run's files an averaged folder shares
-
-
-def checkpoint_path(checkpoints: Path, epoch: int) -> Path:
-    """The weights file of one epoch in a checkpoint folder (``epoch-NNNN.weights.h5``)."""
-    return checkpoints / f"epoch-{epoch:04d}.weights.h5"
-
-
-def saved_epochs(checkpoints: str | PathLike) -> list[int]:
-    """The epochs that have a weights file in a checkpoint folder, oldest first."""
-    return sorted(int(path.name.split("-")[1].split(".")[0]) for path in Path(checkpoints).glob("epoch-*.weights.h5"))
 
 
 def average_checkpoints(run: str | PathLike, *, epochs: Sequence[int], output: str | PathLike,

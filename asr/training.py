@@ -373,14 +373,21 @@ def export_model(acoustic: keras.Model, output: Path, record: dict) -> None:
     write_json_atomically(output / "best.json", record)
 
 
+def checkpoint_path(checkpoints: Path, epoch: int) -> Path:
+    """The weights file of one epoch in a checkpoint folder (``epoch-NNNN.weights.h5``)."""
+    return checkpoints / f"epoch-{epoch:04d}.weights.h5"
+
+
+def saved_epochs(checkpoints: str | os.PathLike) -> list[int]:
+    """The epochs that have a weights file in a checkpoint folder, oldest first."""
+    return sorted(int(path.name.split("-")[1].split(".")[0]) for path in Path(checkpoints).glob("epoch-*.weights.h5"))
+
+
 def _checkpoints(output: Path) -> list[tuple[int, Path]]:
     """Complete checkpoints, oldest first: (epoch, weights file) with their state file present."""
-    found = []
-    for weights in (output / "checkpoints").glob("epoch-*.weights.h5"):
-        epoch = int(weights.name.split("-")[1].split(".")[0])
-        if weights.with_name(f"epoch-{epoch:04d}.json").is_file():
-            found.append((epoch, weights))
-    return sorted(found)
+    folder = output / "checkpoints"
+    return [(epoch, checkpoint_path(folder, epoch)) for epoch in saved_epochs(folder)
+            if (folder / f"epoch-{epoch:04d}.json").is_file()]
 
 
 def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: int) -> None:
@@ -393,7 +400,7 @@ def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: i
     folder.mkdir(parents=True, exist_ok=True)
     epoch = state["epoch"]
     write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
-    weights = folder / f"epoch-{epoch:04d}.weights.h5"
+    weights = checkpoint_path(folder, epoch)
     ensure_room(weights, _bytes_to_save(trainer.weights + trainer.optimizer.variables))
     with atomic_path(weights, suffix=".weights.h5") as temporary:
         trainer.save_weights(temporary)
