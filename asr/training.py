@@ -378,6 +378,11 @@ def checkpoint_path(checkpoints: Path, epoch: int) -> Path:
     return checkpoints / f"epoch-{epoch:04d}.weights.h5"
 
 
+def _state_path(checkpoints: Path, epoch: int) -> Path:
+    """The training-state file of one epoch in a checkpoint folder (``epoch-NNNN.json``), beside its weights."""
+    return checkpoints / f"epoch-{epoch:04d}.json"
+
+
 def saved_epochs(checkpoints: str | os.PathLike) -> list[int]:
     """The epochs that have a weights file in a checkpoint folder, oldest first."""
     return sorted(int(path.name.split("-")[1].split(".")[0]) for path in Path(checkpoints).glob("epoch-*.weights.h5"))
@@ -387,7 +392,7 @@ def _checkpoints(output: Path) -> list[tuple[int, Path]]:
     """Complete checkpoints, oldest first: (epoch, weights file) with their state file present."""
     folder = output / "checkpoints"
     return [(epoch, checkpoint_path(folder, epoch)) for epoch in saved_epochs(folder)
-            if (folder / f"epoch-{epoch:04d}.json").is_file()]
+            if _state_path(folder, epoch).is_file()]
 
 
 def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: int) -> None:
@@ -399,7 +404,7 @@ def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: i
     folder = output / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
     epoch = state["epoch"]
-    write_json_atomically(folder / f"epoch-{epoch:04d}.json", state)
+    write_json_atomically(_state_path(folder, epoch), state)
     weights = checkpoint_path(folder, epoch)
     ensure_room(weights, _bytes_to_save(trainer.weights + trainer.optimizer.variables))
     with atomic_path(weights, suffix=".weights.h5") as temporary:
@@ -407,7 +412,7 @@ def _save_checkpoint(trainer: keras.Model, output: Path, state: dict, *, keep: i
         _check_whole(temporary)
     for old_epoch, old_weights in _checkpoints(output)[:-keep]:
         old_weights.unlink(missing_ok=True)
-        old_weights.with_name(f"epoch-{old_epoch:04d}.json").unlink(missing_ok=True)
+        _state_path(folder, old_epoch).unlink(missing_ok=True)
 
 
 def _bytes_to_save(variables) -> int:
@@ -448,7 +453,7 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
     for epoch, weights in reversed(_checkpoints(output)):
         try:
             trainer.load_weights(weights)
-            state = json.loads(weights.with_name(f"epoch-{epoch:04d}.json").read_text())
+            state = json.loads(_state_path(weights.parent, epoch).read_text())
         except Exception as error:  # a damaged file: fall back to the one before
             logger.warning("%s: cannot load checkpoint (%s); trying an older one", weights, error)
             continue
