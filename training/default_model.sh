@@ -41,4 +41,4 @@ rm -rf "${bundle}"
 mkdir -p "${bundle}"
 cp "${chosen}"/{model.keras,config.json,normalizer.json,alphabet.json,best.json} "${bundle}/"
 asr lm tune --model "${bundle}" --lm "${lm}" --manifest "${dev[@]}" \
-  --alphas 0.4 0.8 1.2 1.6 2.0 --betas 0 1 2 3 --beam-width 32
+  --alphas 0.3 0.5 0.8 --betas 0.5 1 2 --beam-width 32
