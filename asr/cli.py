@@ -33,10 +33,14 @@ def _add_train(commands) -> None:
     command.add_argument("--train", nargs="+", required=True, metavar="MANIFEST", help="training manifests")
     command.add_argument("--dev", nargs="*", default=[], metavar="MANIFEST", help="dev manifests, scored each epoch")
     command.add_argument("--output", required=True, help="model folder to write")
-    command.add_argument("--model", default="cnn_bigru", help="model variant (default: cnn_bigru)")
+    command.add_argument("--model", help="model variant (default: cnn_bigru, or that of --init-from)")
     command.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                          help="a model hyper-parameter, e.g. --option units=320 --option layers=3")
-    command.add_argument("--features", default="spectrogram", choices=["spectrogram", "mfcc", "logmel"])
+    command.add_argument("--features", choices=["spectrogram", "mfcc", "logmel"],
+                         help="default: spectrogram, or those of --init-from")
+    command.add_argument("--init-from", metavar="DIR",
+                         help="fine-tune: start from this model folder's weights and normaliser "
+                              "('default': the model shipped with asr), with a fresh learning-rate schedule")
     command.add_argument("--epochs", type=int, default=30)
     command.add_argument("--learning-rate", type=float, default=1e-3)
     command.add_argument("--max-frames", type=int, default=24_000, help="padded frames in one batch")
@@ -58,18 +62,37 @@ def _add_train(commands) -> None:
 def _train(args: argparse.Namespace, extra: list[str]) -> int:
     """Build a TrainConfig from the arguments and train."""
     from asr.data import SpecAugment
-    from asr.features import FeatureConfig
     from asr.training import TrainConfig, train
 
+    init_from, architecture = _starting_model(args)
     config = TrainConfig(
-        train_manifests=tuple(args.train), dev_manifests=tuple(args.dev), output=args.output, model=args.model,
-        model_options=dict(_parse_option(option) for option in args.option),
-        features=FeatureConfig(kind=args.features), epochs=args.epochs, learning_rate=args.learning_rate,
+        train_manifests=tuple(args.train), dev_manifests=tuple(args.dev), output=args.output, **architecture,
+        init_from=init_from, epochs=args.epochs, learning_rate=args.learning_rate,
         max_frames=args.max_frames, speeds=tuple(args.speeds), noise_snr_db=tuple(args.noise_snr),
         spec_augment=None if args.no_spec_augment else SpecAugment(), patience=args.patience,
         keep_checkpoints=args.keep_checkpoints, cache_dir=args.cache_dir, strategy=args.strategy, seed=args.seed)
     train(config, resume=args.resume, verbose=1 if args.progress == "bar" else 2)
     return 0
+
+
+def _starting_model(args: argparse.Namespace) -> tuple[str | None, dict]:
+    """The --init-from folder (or None) and the model, options and features to train.
+
+    Options not given on the command line are those of the --init-from folder, or the defaults without one.
+    """
+    from asr.benchmark import DEFAULT_MODEL_NAME
+    from asr.features import FeatureConfig
+    from asr.model_folder import default_model_path, load_model_folder
+
+    options = dict(_parse_option(option) for option in args.option)
+    if args.init_from is None:
+        return None, {"model": args.model or "cnn_bigru", "model_options": options,
+                      "features": FeatureConfig(kind=args.features or "spectrogram")}
+    init_from = str(default_model_path()) if args.init_from == DEFAULT_MODEL_NAME else args.init_from
+    start = load_model_folder(init_from)
+    return init_from, {"model": args.model or start.config.get("model", "cnn_bigru"),
+                       "model_options": options or start.config.get("model_options", {}),
+                       "features": FeatureConfig(kind=args.features) if args.features else start.features}
 
 
 def _add_average(commands) -> None:
@@ -134,22 +157,29 @@ def _add_lm(commands) -> None:
     tune.add_argument("--alphas", type=float, nargs="+", help="LM weights to try")
     tune.add_argument("--betas", type=float, nargs="+", help="word bonuses to try")
     tune.add_argument("--beam-width", type=int, help="beam width while tuning (default: the model's)")
+    tune.add_argument("--store-beam-width", type=int, metavar="WIDTH",
+                      help="beam width to store in decoding.json for decoding (default: keep the model's); "
+                           "tuning at a narrow beam and decoding at a wider one is common")
     tune.set_defaults(run=_lm_tune)
 
 
 def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
-    """Install an LM if given, tune alpha and beta, store them in decoding.json."""
+    """Install an LM if given, tune alpha and beta, store them (and a beam width if given) in decoding.json."""
     from dataclasses import replace
 
     from asr import tuning
     from asr.transcriber import load_model
 
+    if args.store_beam_width is not None and args.store_beam_width < 1:
+        raise ValueError(f"--store-beam-width must be a positive number of hypotheses, got {args.store_beam_width}")
     if args.lm:
         tuning.install_language_model(args.model, args.lm)
     grid = {key: value for key, value in (("alphas", args.alphas), ("betas", args.betas)) if value}
     result = tuning.tune_lm_weights(load_model(args.model), args.manifest, beam_width=args.beam_width, **grid)
     settings = replace(tuning.read_decoding(args.model), alpha=result.alpha, beta=result.beta,
                        tuned_on=list(args.manifest))
+    if args.store_beam_width is not None:
+        settings = replace(settings, beam_width=args.store_beam_width)
     tuning.write_decoding(args.model, settings)
     print(json.dumps({"alpha": result.alpha, "beta": result.beta, "wer": result.wer, "cer": result.cer}))
     return 0

@@ -44,6 +44,7 @@ from asr.features import FeatureConfig, Normalizer  # noqa: E402
 from asr.files import atomic_path, ensure_room, remove_temporaries, write_text_atomically  # noqa: E402
 from asr.manifest import Utterance, read_manifest  # noqa: E402
 from asr.metrics import error_rates  # noqa: E402
+from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
 from asr.models import build_model, output_length  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class TrainConfig:
     seed: int = 0
     cache_dir: str = "cache/features"
     strategy: str = "default"  # default | mirrored | multiworker (TF_CONFIG)
+    init_from: str | None = None  # a model folder whose weights and normaliser start the run (fine-tuning)
 
     def __post_init__(self):
         if not self.train_manifests:
@@ -137,6 +139,10 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         Continue from the newest complete checkpoint in the folder, with its
         optimiser state and epoch count; the folder's saved config is used,
         with ``epochs`` and ``keep_checkpoints`` taken from ``config``.
+
+    With ``config.init_from`` the run starts from that model folder's weights
+    and normaliser, with a fresh optimiser and learning-rate schedule; its
+    model variant, options and features must be those of ``config``.
     verbose : int or "auto"
         Keras progress output.
 
@@ -159,7 +165,11 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         task_id = strategy.cluster_resolver.task_id
         output = output / "workers" / f"worker-{task_id}"
         config = replace(config, output=str(output))
-    train_split, normalizer = _prepare_training_data(config, alphabet)
+    start = load_model_folder(config.init_from) if config.init_from else None
+    if start is not None:
+        _check_same_architecture(config, start)
+    train_split, normalizer = _prepare_training_data(config, alphabet,
+                                                     normalizer=start.normalizer if start else None)
     dev_split = prepare_dev_data(config, alphabet)
     output.mkdir(parents=True, exist_ok=True)
     config.save(output / CONFIG_FILE)
@@ -168,6 +178,9 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     with strategy.scope():
         acoustic = build_model(config.model, input_dim=config.features.dim, num_classes=alphabet.num_classes,
                                **config.model_options)
+        if start is not None:
+            acoustic.set_weights(start.acoustic.get_weights())
+            logger.info("starting from the weights of %s", start.path)
     plan = BatchPlan(lengths=_alignable_lengths(train_split, acoustic), max_frames=config.max_frames,
                      max_batch=config.max_batch, sortagrad=config.sortagrad, seed=config.seed)
     workers, worker_index = _worker_position(strategy)
@@ -245,8 +258,29 @@ def _read_manifests(paths) -> tuple[list[Utterance], list[str]]:
     return utterances, names
 
 
-def _prepare_training_data(config: TrainConfig, alphabet: Alphabet) -> tuple[_Split, Normalizer]:
-    """Training utterances, their cached features under each perturbation, the normaliser."""
+def _check_same_architecture(config: TrainConfig, start: ModelFolder) -> None:
+    """The run must build the model that ``start`` holds, on the same features.
+
+    Raises
+    ------
+    ValueError
+        Naming each setting that differs, with both values.
+    """
+    theirs = {"model": start.config.get("model"), "model_options": start.config.get("model_options", {}),
+              "features": start.features}
+    ours = {"model": config.model, "model_options": config.model_options, "features": config.features}
+    differences = [f"{name}: {ours[name]!r} here, {theirs[name]!r} in {start.path}"
+                   for name in ours if ours[name] != theirs[name]]
+    if differences:
+        raise ValueError("init_from must hold the model this run trains; " + "; ".join(differences))
+
+
+def _prepare_training_data(config: TrainConfig, alphabet: Alphabet, *,
+                           normalizer: Normalizer | None = None) -> tuple[_Split, Normalizer]:
+    """Training utterances, their cached features under each perturbation, the normaliser.
+
+    The normaliser is fitted on the unperturbed training features unless one is given.
+    """
     utterances, names = _read_manifests(config.train_manifests)
     kept = [i for i, u in enumerate(utterances) if u.duration <= config.max_duration]
     if len(kept) < len(utterances):
@@ -257,7 +291,7 @@ def _prepare_training_data(config: TrainConfig, alphabet: Alphabet) -> tuple[_Sp
     perturbations += [Perturbation(noise_snr_db=snr, seed=config.seed) for snr in config.noise_snr_db]
     tables = [cached_features(utterances, config.features, cache_dir=config.cache_dir, perturbation=p)
               for p in perturbations]
-    normalizer = fit_normalizer(tables[0])
+    normalizer = normalizer if normalizer is not None else fit_normalizer(tables[0])
     labels = [alphabet.encode(u.text) for u in utterances]
     return _Split(utterances, tables, labels, names), normalizer
 

@@ -108,12 +108,13 @@ def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, 
     assert main(["lm", "build", "--text", str(text), "--order", "2", "--output", str(tmp_path / "lm"),
                  "--discount-fallback", "--memory", "64M"]) == 0
     code = main(["lm", "tune", "--model", str(model), "--manifest", str(manifest), "--lm", str(tmp_path / "lm"),
-                 "--alphas", "0.5", "1.0", "--betas", "0", "1", "--beam-width", "8"])
+                 "--alphas", "0.5", "1.0", "--betas", "0", "1", "--beam-width", "8", "--store-beam-width", "12"])
     assert code == 0
     best = json.loads(capsys.readouterr().out.splitlines()[-1])
     decoding = json.loads((model / "decoding.json").read_text())
     assert (decoding["alpha"], decoding["beta"]) == (best["alpha"], best["beta"])
     assert decoding["alpha"] in (0.5, 1.0) and decoding["beta"] in (0, 1)
+    assert decoding["beam_width"] == 12
     assert decoding["tuned_on"] == [str(manifest)] and (model / decoding["lm"]).is_file()
     assert main(["evaluate", str(manifest), "--model", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["decoder"] == "lm"

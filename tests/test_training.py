@@ -9,6 +9,7 @@ import sys
 import time
 
 import keras
+import numpy as np
 import pytest
 
 from asr import Alphabet, Normalizer, Utterance, write_manifest
@@ -84,6 +85,46 @@ def test_a_damaged_newest_checkpoint_is_passed_over(tmp_path, caplog):
     assert "epoch-0002.weights.h5: cannot load checkpoint" in caplog.text
     history = json.loads((output / "history.json").read_text())
     assert [record["epoch"] for record in history] == [1, 2, 3]
+
+
+def test_fine_tuning_starts_from_the_weights_and_normaliser_of_a_model_folder(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data", copies=4)
+    start = train(_tiny_config(manifest, tmp_path / "start"), verbose=0)
+    other = _tone_manifest(tmp_path / "other")  # different data: its own statistics would differ
+    tuned = train(_tiny_config(other, tmp_path / "tuned", epochs=1, init_from=str(start), learning_rate=1e-5,
+                               final_learning_rate=1e-7), verbose=0)
+
+    assert (tuned / "normalizer.json").read_text() == (start / "normalizer.json").read_text()
+    before = keras.saving.load_model(start / "model.keras").trainable_weights
+    after = keras.saving.load_model(tuned / "model.keras").trainable_weights
+    # three Adam steps at a learning rate of at most 1e-5 move each weight by about 3e-5
+    assert max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in zip(before, after)) < 1e-4
+    assert TrainConfig.load(tuned / "config.json").init_from == str(start)
+
+
+def test_fine_tuning_refuses_a_model_folder_of_another_shape(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data")
+    start = train(_tiny_config(manifest, tmp_path / "start", epochs=1), verbose=0)
+    wider = _tiny_config(manifest, tmp_path / "tuned", init_from=str(start),
+                         model_options={**TINY_MODEL, "units": 96})
+    with pytest.raises(ValueError, match="model_options.*units"):
+        train(wider, verbose=0)
+
+
+def test_asr_train_init_from_takes_the_model_and_features_of_the_folder(tmp_path, capsys):
+    from asr.cli import main
+
+    manifest = _tone_manifest(tmp_path / "data")
+    start = train(_tiny_config(manifest, tmp_path / "start", epochs=1), verbose=0)
+    common = ["train", "--train", str(manifest), "--epochs", "1", "--cache-dir", str(tmp_path / "cache"),
+              "--init-from", str(start), "--progress", "epoch"]
+    assert main(common + ["--output", str(tmp_path / "tuned")]) == 0
+    tuned = TrainConfig.load(tmp_path / "tuned" / "config.json")
+    assert (tuned.model_options, tuned.features, tuned.init_from) == (TINY_MODEL, FeatureConfig(kind="logmel"),
+                                                                     str(start))
+
+    assert main(common + ["--output", str(tmp_path / "other"), "--features", "mfcc"]) == 2
+    assert "features" in capsys.readouterr().err and not (tmp_path / "other" / "checkpoints").exists()
 
 
 @pytest.mark.slow

@@ -41,9 +41,5 @@ rm -rf "${bundle}"
 mkdir -p "${bundle}"
 cp "${chosen}"/{model.keras,config.json,normalizer.json,alphabet.json,best.json} "${bundle}/"
 asr lm tune --model "${bundle}" --lm "${lm}" --manifest "${dev[@]}" \
-  --alphas 0.3 0.5 0.8 --betas 0.5 1 2 --beam-width 32
-# Decode with beam width 128: 0.005-0.008 dev WER better than the default 64 (training/RESULTS.md).
-python3 -c 'import sys
-from dataclasses import replace
-from asr.tuning import read_decoding, write_decoding
-write_decoding(sys.argv[1], replace(read_decoding(sys.argv[1]), beam_width=int(sys.argv[2])))' "${bundle}" 128
+  --alphas 0.3 0.5 0.8 --betas 0.5 1 2 --beam-width 32 \
+  --store-beam-width 128  # decoding at 128: 0.005-0.008 dev WER better than 64 (training/RESULTS.md)
