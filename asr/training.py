@@ -481,6 +481,12 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
     """Load the newest checkpoint that loads; return its state (epoch 0 if there is none).
 
     Temporary files left by a run killed while writing are removed first; they are never loaded.
+
+    Raises
+    ------
+    FileExistsError
+        If no checkpoint loads but the folder's history records epochs: a
+        fresh start would overwrite them.
     """
     for stale in remove_temporaries(output, output / "checkpoints"):
         logger.info("removed %s, left by a run stopped while writing it", stale)
@@ -493,6 +499,10 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
             continue
         logger.info("resuming from %s (epoch %d)", weights, epoch)
         return state
+    history = output / "history.json"
+    if history.is_file() and json.loads(history.read_text()):
+        raise FileExistsError(f"{output}: history.json records finished epochs but no checkpoint is left to resume "
+                              "from; starting afresh would overwrite the run (move it aside to start a new one)")
     logger.info("%s: no checkpoint to resume from; starting afresh", output)
     return {"epoch": 0, "history": []}
 

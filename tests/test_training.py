@@ -87,6 +87,18 @@ def test_a_damaged_newest_checkpoint_is_passed_over(tmp_path, caplog):
     assert [record["epoch"] for record in history] == [1, 2, 3]
 
 
+def test_resuming_a_run_whose_checkpoints_are_gone_refuses_to_overwrite_it(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data")
+    output = train(_tiny_config(manifest, tmp_path / "run"), verbose=0)
+    for checkpoint in (output / "checkpoints").iterdir():
+        checkpoint.unlink()
+    model = (output / "model.keras").read_bytes()
+    with pytest.raises(FileExistsError, match="no checkpoint is left"):
+        train(_tiny_config(manifest, tmp_path / "run", epochs=3), resume=True, verbose=0)
+    assert (output / "model.keras").read_bytes() == model
+    assert len(json.loads((output / "history.json").read_text())) == 2
+
+
 def test_fine_tuning_starts_from_the_weights_and_normaliser_of_a_model_folder(tmp_path):
     manifest = _tone_manifest(tmp_path / "data", copies=4)
     start = train(_tiny_config(manifest, tmp_path / "start"), verbose=0)
