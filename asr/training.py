@@ -132,6 +132,10 @@ class _Split:
 def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "auto") -> Path:
     """Train (or resume training) and write the model folder ``config.output``.
 
+    With ``config.init_from`` the run starts from that model folder's weights
+    and normaliser, with a fresh optimiser and learning-rate schedule; its
+    model variant, options and features must be those of ``config``.
+
     Parameters
     ----------
     config : TrainConfig
@@ -139,10 +143,6 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         Continue from the newest complete checkpoint in the folder, with its
         optimiser state and epoch count; the folder's saved config is used,
         with ``epochs`` and ``keep_checkpoints`` taken from ``config``.
-
-    With ``config.init_from`` the run starts from that model folder's weights
-    and normaliser, with a fresh optimiser and learning-rate schedule; its
-    model variant, options and features must be those of ``config``.
     verbose : int or "auto"
         Keras progress output.
 
@@ -485,8 +485,8 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
     Raises
     ------
     FileExistsError
-        If no checkpoint loads but the folder's history records epochs: a
-        fresh start would overwrite them.
+        If no checkpoint loads but the folder's history records epochs, which
+        a fresh start would overwrite.
     """
     for stale in remove_temporaries(output, output / "checkpoints"):
         logger.info("removed %s, left by a run stopped while writing it", stale)
