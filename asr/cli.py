@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import sys
+from pathlib import Path
 
 from asr import __version__
 from asr.errors import AsrError
@@ -82,16 +83,16 @@ def _starting_model(args: argparse.Namespace) -> tuple[str | None, dict]:
     """
     from asr.benchmark import DEFAULT_MODEL_NAME
     from asr.features import FeatureConfig
-    from asr.model_folder import default_model_path, load_model_folder
+    from asr.model_folder import default_model_path
+    from asr.training import CONFIG_FILE, TrainConfig
 
     options = dict(_parse_option(option) for option in args.option)
     if args.init_from is None:
         return None, {"model": args.model or "cnn_bigru", "model_options": options,
                       "features": FeatureConfig(kind=args.features or "spectrogram")}
     init_from = str(default_model_path()) if args.init_from == DEFAULT_MODEL_NAME else args.init_from
-    start = load_model_folder(init_from)
-    return init_from, {"model": args.model or start.config.get("model", "cnn_bigru"),
-                       "model_options": options or start.config.get("model_options", {}),
+    start = TrainConfig.load(Path(init_from) / CONFIG_FILE)  # the weights are loaded (and checked) by train()
+    return init_from, {"model": args.model or start.model, "model_options": options or start.model_options,
                        "features": FeatureConfig(kind=args.features) if args.features else start.features}
 
 
@@ -113,8 +114,6 @@ def _add_average(commands) -> None:
 
 def _average(args: argparse.Namespace, extra: list[str]) -> int:
     """Average, print the epochs and dev figures as JSON."""
-    from pathlib import Path
-
     from asr.averaging import average_checkpoints, saved_epochs
 
     folder = Path(args.checkpoints) if args.checkpoints else Path(args.run_folder) / "checkpoints"
