@@ -142,7 +142,9 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     resume : bool
         Continue from the newest complete checkpoint in the folder, with its
         optimiser state and epoch count; the folder's saved config is used,
-        with ``epochs`` and ``keep_checkpoints`` taken from ``config``.
+        with ``epochs`` and ``keep_checkpoints`` taken from ``config``. A run
+        whose history already reaches ``epochs`` is left as it is, without
+        reading its data or needing a checkpoint.
     verbose : int or "auto"
         Keras progress output.
 
@@ -156,6 +158,10 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     if resume and (output / CONFIG_FILE).is_file():
         config = replace(TrainConfig.load(output / CONFIG_FILE), epochs=config.epochs, output=config.output,
                          keep_checkpoints=config.keep_checkpoints)
+        finished = _finished_epochs(output)
+        if finished >= config.epochs and (output / MODEL_FILE).is_file():
+            logger.info("%s: already trained for %d epochs", output, finished)
+            return output
     elif (output / CONFIG_FILE).is_file() and _checkpoints(output):
         raise FileExistsError(f"{output} already holds a training run; pass resume=True (--resume) to continue it")
     keras.utils.set_random_seed(config.seed)
@@ -505,6 +511,13 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
                               "from; starting afresh would overwrite the run (move it aside to start a new one)")
     logger.info("%s: no checkpoint to resume from; starting afresh", output)
     return {"epoch": 0, "history": []}
+
+
+def _finished_epochs(output: Path) -> int:
+    """The last epoch that the run's history.json records (0 if none): a finished run needs no checkpoint."""
+    history_file = output / "history.json"
+    history = json.loads(history_file.read_text()) if history_file.is_file() else []
+    return max((record["epoch"] for record in history), default=0)
 
 
 def _write_history(output: Path, history: list[dict]) -> None:

@@ -99,6 +99,19 @@ def test_resuming_a_run_whose_checkpoints_are_gone_refuses_to_overwrite_it(tmp_p
     assert len(json.loads((output / "history.json").read_text())) == 2
 
 
+def test_resuming_a_finished_run_leaves_it_as_it_is_without_its_data_or_checkpoints(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data")
+    output = train(_tiny_config(manifest, tmp_path / "run"), verbose=0)
+    for checkpoint in (output / "checkpoints").iterdir():
+        checkpoint.unlink()
+    for clip in (tmp_path / "data").glob("*.wav"):
+        clip.unlink()
+    model = (output / "model.keras").read_bytes()
+    assert train(_tiny_config(manifest, tmp_path / "run"), resume=True, verbose=0) == output
+    assert (output / "model.keras").read_bytes() == model
+    assert len(json.loads((output / "history.json").read_text())) == 2
+
+
 def test_fine_tuning_starts_from_the_weights_and_normaliser_of_a_model_folder(tmp_path):
     manifest = _tone_manifest(tmp_path / "data", copies=4)
     start = train(_tiny_config(manifest, tmp_path / "start"), verbose=0)
