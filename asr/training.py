@@ -158,9 +158,8 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     if resume and (output / CONFIG_FILE).is_file():
         config = replace(TrainConfig.load(output / CONFIG_FILE), epochs=config.epochs, output=config.output,
                          keep_checkpoints=config.keep_checkpoints)
-        finished = _finished_epochs(output)
-        if finished >= config.epochs and (output / MODEL_FILE).is_file():
-            logger.info("%s: already trained for %d epochs", output, finished)
+        if _is_finished(output, config.epochs):
+            logger.info("%s: already trained for %d epochs", output, _finished_epochs(output))
             return output
     elif (output / CONFIG_FILE).is_file() and _checkpoints(output):
         raise FileExistsError(f"{output} already holds a training run; pass resume=True (--resume) to continue it")
@@ -511,6 +510,19 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
                               "from; starting afresh would overwrite the run (move it aside to start a new one)")
     logger.info("%s: no checkpoint to resume from; starting afresh", output)
     return {"epoch": 0, "history": []}
+
+
+def _is_finished(output: Path, epochs: int) -> bool:
+    """Whether the run's history reaches ``epochs`` with its model saved, and no checkpoint lags behind the history.
+
+    A run killed between writing its history and its checkpoint has a newest
+    checkpoint one epoch behind; that epoch is trained again. A finished run
+    whose checkpoints were all removed (as committed) is finished.
+    """
+    finished = _finished_epochs(output)
+    checkpoints = _checkpoints(output)
+    in_step = not checkpoints or checkpoints[-1][0] >= finished
+    return finished >= epochs and (output / MODEL_FILE).is_file() and in_step
 
 
 def _finished_epochs(output: Path) -> int:
