@@ -52,5 +52,5 @@ rm -rf "${bundle}"
 mkdir -p "${bundle}"
 cp "${tuned}"/{model.keras,config.json,normalizer.json,alphabet.json,best.json} "${bundle}/"
 asr lm tune --model "${bundle}" --lm "${lm}" --manifest "${dev[@]}" \
-  --alphas 0.3 0.5 0.8 --betas 0.5 1 2 \
-  --beam-width 128  # tuned at the width it decodes with: weights tuned at 32 lost at 128 (training/RESULTS.md)
+  --alphas 0.3 0.5 0.8 --betas 0.5 1 2 --beam-width 128 \
+  --store-beam-width 128  # tuned at the width it decodes with: weights tuned at 32 lost at 128 (training/RESULTS.md)
