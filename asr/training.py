@@ -158,8 +158,9 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     if resume and (output / CONFIG_FILE).is_file():
         config = replace(TrainConfig.load(output / CONFIG_FILE), epochs=config.epochs, output=config.output,
                          keep_checkpoints=config.keep_checkpoints)
-        if _is_finished(output, config.epochs):
-            logger.info("%s: already trained for %d epochs", output, _finished_epochs(output))
+        finished = _finished_epochs(output)
+        if finished >= config.epochs and _is_complete(output, finished):
+            logger.info("%s: already trained for %d epochs", output, finished)
             return output
     elif (output / CONFIG_FILE).is_file() and _checkpoints(output):
         raise FileExistsError(f"{output} already holds a training run; pass resume=True (--resume) to continue it")
@@ -512,17 +513,15 @@ def _restore(trainer: keras.Model, output: Path) -> dict:
     return {"epoch": 0, "history": []}
 
 
-def _is_finished(output: Path, epochs: int) -> bool:
-    """Whether the run's history reaches ``epochs`` with its model saved, and no checkpoint lags behind the history.
+def _is_complete(output: Path, finished: int) -> bool:
+    """Whether the run's model is saved and no checkpoint lags behind its ``finished`` epochs of history.
 
     A run killed between writing its history and its checkpoint has a newest
     checkpoint one epoch behind; that epoch is trained again. A finished run
-    whose checkpoints were all removed (as committed) is finished.
+    whose checkpoints were all removed (as committed) is complete.
     """
-    finished = _finished_epochs(output)
     checkpoints = _checkpoints(output)
-    in_step = not checkpoints or checkpoints[-1][0] >= finished
-    return finished >= epochs and (output / MODEL_FILE).is_file() and in_step
+    return (output / MODEL_FILE).is_file() and (not checkpoints or checkpoints[-1][0] >= finished)
 
 
 def _finished_epochs(output: Path) -> int:
