@@ -333,6 +333,10 @@ class _EpochCounter:
 def apply_spec_augment(features: tf.Tensor, lengths: tf.Tensor, config: SpecAugment) -> tf.Tensor:
     """Zero random frequency bands and time spans of each utterance (zero is the normalised mean).
 
+    Time masks leave each utterance's last frame alone: the models take the
+    last frame that is not all zeros for the end of the utterance
+    (:class:`asr.models.PaddingMask`).
+
     Parameters
     ----------
     features : tf.Tensor [shape=(batch, frames, dim), float32]
@@ -350,9 +354,9 @@ def apply_spec_augment(features: tf.Tensor, lengths: tf.Tensor, config: SpecAugm
     steps = tf.range(frames)[tf.newaxis, :, tf.newaxis]
     limit = tf.minimum(config.time_width, tf.cast(config.time_fraction * tf.cast(lengths, tf.float32), tf.int32))
     limit = tf.reshape(limit, [batch, 1, 1])
-    for _ in range(config.time_masks):
+    for _ in range(config.time_masks):  # never over the last frame, which marks where the utterance ends
         width = _random_below(limit + 1)
-        start = _random_below(tf.reshape(lengths, [batch, 1, 1]) - width + 1)
+        start = _random_below(tf.reshape(lengths, [batch, 1, 1]) - width)
         masked |= (steps >= start) & (steps < start + width)
     return tf.where(masked, tf.zeros_like(features), features)
 

@@ -1,9 +1,18 @@
 """Acoustic model variants: features in, per-frame log-probabilities over the classes out.
 
 Every variant is a plain functional Keras model built from Keras' own layers
-only (no Lambda, no custom layers), so a saved model loads in Keras' safe mode.
-Its output has shape ``(batch, output_frames, num_classes)`` and holds
-log-softmax scores; :func:`output_length` gives ``output_frames`` exactly.
+and one registered layer of ours, :class:`PaddingMask` (no Lambda), so a saved
+model loads in Keras' safe mode. Its output has shape ``(batch,
+output_frames, num_classes)`` and holds log-softmax scores;
+:func:`output_length` gives ``output_frames`` exactly.
+
+Batches are padded at the end with all-zero frames. The bidirectional
+variants mask that padding, so the backward GRUs start at each utterance's own
+last frame and an utterance's log-probabilities are the same alone and in a
+padded batch. Their convolutions pad the time axis explicitly
+(``ZeroPadding``, then a ``valid`` convolution) rather than with ``same``,
+whose left padding depends on the padded length and would shift the windows
+of an utterance by one frame when its batch-mates change its parity.
 
 The names follow the classic DNN speech recognizer walkthrough (``rnn``,
 ``rnn_td``, ``cnn_rnn``, ``deep_rnn``, ``bidir_rnn``), plus ``cnn_bigru``, our
@@ -18,13 +27,66 @@ from collections.abc import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-from keras import layers  # noqa: E402
+from keras import layers, ops  # noqa: E402
 
 from asr.constants import NUM_CLASSES  # noqa: E402
 
 VARIANTS: dict[str, Callable[..., keras.Model]] = {}
 TIME_LAYERS = (layers.Conv1D, layers.Conv2D, layers.MaxPooling1D, layers.MaxPooling2D, layers.AveragePooling1D,
-               layers.AveragePooling2D)
+               layers.AveragePooling2D, layers.ZeroPadding1D, layers.ZeroPadding2D)
+
+
+@keras.saving.register_keras_serializable(package="asr")
+class PaddingMask(layers.Layer):
+    """Mask the frames of a downsampled sequence that come from end padding of the features.
+
+    Called on ``[x, features]``: ``features`` are the model's zero-padded input
+    frames, ``x`` the sequence ``stride`` times shorter that the recurrent
+    layers read. An utterance ends at its last frame that is not all zeros;
+    ``x`` keeps its first ``ceil(frames / stride)`` frames, which is the output
+    length of an odd-kernel convolution with ``kernel // 2`` zeros on each side.
+    The frames past them are set to zero, so a convolution after this layer
+    sees the zeros it would see at the end of the utterance alone. A sequence
+    ``x`` (batch, frames, units) also carries the mask on to the GRUs, batch
+    normalisation and the classifier.
+
+    Parameters
+    ----------
+    stride : int
+        Input frames per frame of ``x``.
+    """
+
+    def __init__(self, stride: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        if stride < 1:
+            raise ValueError(f"stride must be a positive integer, got {stride}")
+        self.stride = int(stride)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        x = inputs[0]
+        kept = ops.cast(self._kept_frames(*inputs), x.dtype)
+        for _ in range(len(x.shape) - 2):  # (batch, frames) -> (batch, frames, 1, ...) to broadcast over x
+            kept = ops.expand_dims(kept, -1)
+        return x * kept
+
+    def compute_mask(self, inputs, previous_mask=None):
+        x = inputs[0]
+        return self._kept_frames(*inputs) if len(x.shape) == 3 else None  # a 4-D map feeds a convolution, no GRU
+
+    def _kept_frames(self, x, features):
+        """(batch, frames of x) bool: True for the frames of x that belong to the utterance."""
+        present = ops.any(ops.not_equal(features, 0), axis=-1)  # (batch, frames)
+        lengths = ops.max(ops.where(present, _positions(present), 0), axis=1)  # true frames of each utterance
+        kept = (lengths + self.stride - 1) // self.stride
+        x_frames = ops.sum(ops.zeros_like(x, dtype="int32"), axis=tuple(range(2, len(x.shape))))  # (batch, frames)
+        return _positions(x_frames) <= kept[:, None]
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
 
 
 def variant(name: str):
@@ -35,6 +97,11 @@ def variant(name: str):
         return builder
 
     return register
+
+
+def _positions(frames):
+    """1, 2, 3, ... along the time axis of a (batch, frames) tensor, as int32."""
+    return ops.cumsum(ops.ones_like(frames, dtype="int32"), axis=1)
 
 
 def build_model(name: str, *, input_dim: int, num_classes: int = NUM_CLASSES, **hparams) -> keras.Model:
@@ -102,13 +169,17 @@ def time_stride(model: keras.Model) -> int:
     """Input frames per output frame: the product of the time strides of the model's layers."""
     stride = 1
     for layer in model.layers:
-        if isinstance(layer, TIME_LAYERS):
+        if isinstance(layer, TIME_LAYERS) and not isinstance(layer, (layers.ZeroPadding1D, layers.ZeroPadding2D)):
             stride *= layer.strides[0]
     return stride
 
 
 def _layer_output_length(layer, lengths):
-    """The time-axis length formula of one convolution or pooling layer."""
+    """The time-axis length formula of one convolution, pooling or zero-padding layer."""
+    if isinstance(layer, layers.ZeroPadding1D):
+        return lengths + sum(layer.padding)
+    if isinstance(layer, layers.ZeroPadding2D):
+        return lengths + sum(layer.padding[0])
     if isinstance(layer, (layers.Conv1D, layers.Conv2D)):
         kernel, stride, dilation = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
     else:
@@ -134,6 +205,18 @@ def _classifier(x, num_classes: int) -> keras.KerasTensor:
     """
     x = layers.Dense(num_classes, name="time_distributed_dense")(x)
     return layers.Activation("log_softmax", name="log_probs")(x)
+
+
+def _padded_conv1d(x, filters: int, kernel_size: int, stride: int, name: str) -> keras.KerasTensor:
+    """A strided Conv1D over ``kernel_size // 2`` explicit zeros each side: ``ceil(frames / stride)`` outputs.
+
+    Unlike ``padding="same"``, the windows sit at the same input frames
+    whatever the padded length of the batch.
+    """
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+    x = layers.ZeroPadding1D(kernel_size // 2, name=f"{name}_padding")(x)
+    return layers.Conv1D(filters, kernel_size, strides=stride, padding="valid", use_bias=False, name=name)(x)
 
 
 def _gru(units: int, name: str, dropout: float = 0.0) -> layers.GRU:
@@ -189,7 +272,8 @@ def deep_rnn(*, input_dim: int, num_classes: int, units: int = 200, **options) -
 def bidir_rnn(*, input_dim: int, num_classes: int, units: int = 200) -> keras.Model:
     """One bidirectional GRU, TimeDistributed(Dense)."""
     inputs = _inputs(input_dim)
-    x = layers.Bidirectional(_gru(units, "gru"), name="bigru")(inputs)
+    x = PaddingMask(name="padding_mask")([inputs, inputs])
+    x = layers.Bidirectional(_gru(units, "gru"), name="bigru")(x)
     return keras.Model(inputs, _classifier(x, num_classes), name="bidir_rnn")
 
 
@@ -206,7 +290,8 @@ def cnn_bigru(*, input_dim: int, num_classes: int, filters: int = 256, kernel_si
     if options:
         raise TypeError(f"unexpected options {sorted(options)}")
     inputs = _inputs(input_dim)
-    x = layers.Conv1D(filters, kernel_size, strides=stride, padding="same", use_bias=False, name="conv")(inputs)
+    x = _padded_conv1d(inputs, filters, kernel_size, stride, name="conv")
+    x = PaddingMask(stride, name="padding_mask")([x, inputs])
     x = layers.BatchNormalization(name="conv_norm")(x)
     x = layers.ReLU(name="conv_relu")(x)
     for i in range(depth):
@@ -229,14 +314,18 @@ def deepspeech2(*, input_dim: int, num_classes: int, filters: int = 32, units: i
         raise TypeError(f"unexpected options {sorted(options)}")
     inputs = _inputs(input_dim)
     x = layers.Reshape((-1, input_dim, 1), name="add_channel")(inputs)
-    x = layers.Conv2D(filters, (11, 41), strides=(2, 2), padding="same", use_bias=False, name="conv_1")(x)
+    x = layers.ZeroPadding2D(((5, 5), (20, 20)), name="conv_1_padding")(x)
+    x = layers.Conv2D(filters, (11, 41), strides=(2, 2), padding="valid", use_bias=False, name="conv_1")(x)
     x = layers.BatchNormalization(name="conv_1_norm")(x)
     x = layers.ReLU(name="conv_1_relu")(x)
-    x = layers.Conv2D(filters, (11, 21), strides=(1, 2), padding="same", use_bias=False, name="conv_2")(x)
+    x = PaddingMask(2, name="conv_1_padding_mask")([x, inputs])  # zeros past the end, as conv_2 sees them alone
+    x = layers.ZeroPadding2D(((5, 5), (10, 10)), name="conv_2_padding")(x)
+    x = layers.Conv2D(filters, (11, 21), strides=(1, 2), padding="valid", use_bias=False, name="conv_2")(x)
     x = layers.BatchNormalization(name="conv_2_norm")(x)
     x = layers.ReLU(name="conv_2_relu")(x)
-    frequency_bins = -(-(-(-input_dim // 2)) // 2)  # two "same" convolutions, stride 2 in frequency each
+    frequency_bins = -(-(-(-input_dim // 2)) // 2)  # two half-kernel-padded convolutions, stride 2 in frequency each
     x = layers.Reshape((-1, frequency_bins * filters), name="merge_channels")(x)
+    x = PaddingMask(2, name="padding_mask")([x, inputs])
     for i in range(depth):
         x = layers.Bidirectional(_gru(units, f"gru_{i}"), name=f"bigru_{i}")(x)
         if i < depth - 1:

@@ -118,3 +118,14 @@ def test_spec_augment_masks_only_inside_each_utterance():
         zero_frames = (masked[row] == 0).all(axis=1)
         assert zero_frames.sum() <= 2 * int(0.2 * length)
     assert (masked.mean() > 0.5)
+
+
+def test_spec_augment_never_masks_an_utterances_last_frame():
+    """The models read the last frame that is not all zeros as the end of the utterance."""
+    tf.random.set_seed(3)
+    lengths = tf.constant([12, 40, 7], dtype=tf.int32)
+    config = SpecAugment(frequency_masks=0, time_masks=4, time_width=10, time_fraction=0.5)
+    for _ in range(50):
+        masked = apply_spec_augment(tf.ones([3, 40, 4]), lengths, config).numpy()
+        for row, length in enumerate(lengths.numpy()):
+            assert masked[row, length - 1].all()

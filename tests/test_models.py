@@ -56,3 +56,31 @@ def test_unknown_model_and_bad_options_are_rejected():
         build_model("transformer", input_dim=10)
     with pytest.raises(ValueError, match="bad options"):
         build_model("cnn_bigru", input_dim=10, colour="red")
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_an_utterance_scores_the_same_alone_and_in_a_padded_batch(name, rng):
+    """The padding mask: batch-mates and their padding never change an utterance's log-probabilities."""
+    model = build_model(name, input_dim=23, **SMALL[name])
+    lengths = rng.integers(20, 120, size=3)
+    utterances = [rng.standard_normal((int(n), 23)).astype(np.float32) for n in lengths]
+    batch = np.zeros((len(lengths), int(lengths.max()) + int(rng.integers(1, 30)), 23), dtype=np.float32)
+    for row, features in enumerate(utterances):
+        batch[row, : features.shape[0]] = features
+    together = keras.ops.convert_to_numpy(model(batch, training=False))
+    for row, features in enumerate(utterances):
+        alone = keras.ops.convert_to_numpy(model(features[None], training=False))[0]
+        frames = output_length(model, features.shape[0])
+        assert np.abs(together[row, :frames] - alone[:frames]).max() < 1e-4
+
+
+def test_a_frame_of_zeros_inside_an_utterance_is_not_padding(rng):
+    """Only trailing all-zero frames are padding: a zeroed frame mid-utterance (SpecAugment's) still counts."""
+    model = build_model("bidir_rnn", input_dim=5, units=8)
+    features = rng.standard_normal((1, 30, 5)).astype(np.float32)
+    features[0, 10:14] = 0.0
+    changed = features.copy()
+    changed[0, 25] += 1.0
+    first = keras.ops.convert_to_numpy(model(features))[0, 12]
+    second = keras.ops.convert_to_numpy(model(changed))[0, 12]
+    assert np.abs(first - second).max() > 1e-6  # a masked frame's output could not depend on later frames
