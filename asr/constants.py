@@ -14,3 +14,5 @@ BLANK_INDEX = 0  # class index of the CTC blank (TensorFlow's fastest choice)
 SYMBOLS = tuple("abcdefghijklmnopqrstuvwxyz") + ("'", " ")
 
 NUM_CLASSES = len(SYMBOLS) + 1  # 29: the symbols plus the blank
+
+SECONDS_PER_HOUR = 3600  # s in an hour

@@ -1,10 +1,11 @@
-"""Synthetic training speech: sentences of a text file spoken by espeak-ng and flite in many voices.
+"""Synthetic training speech: sentences of a text file spoken by espeak-ng, flite and festival in many voices.
 
 Every sentence is normalised with :func:`asr.text.normalize_text` and the
 engine is given the normalised words, so the audio says exactly its label.
 Each sentence gets ``variants`` different renderings, each an (engine, voice,
 rate, pitch) drawn by a generator seeded with the seed and the sentence, so a
-rerun makes the same choices. A clip is named
+rerun makes the same choices. Every voice is equally likely unless
+``SynthesisConfig.engine_weights`` sets each engine's share. A clip is named
 after those choices and the sentence; a clip already in the output folder is
 reused, not synthesised again, so an interrupted run resumes where it
 stopped.
@@ -28,7 +29,7 @@ from pathlib import Path
 import soundfile
 
 from asr.audio import audio_duration, load_audio
-from asr.constants import SAMPLE_RATE
+from asr.constants import SAMPLE_RATE, SECONDS_PER_HOUR
 from asr.errors import AsrError, AudioError
 from asr.manifest import Utterance, read_manifest, write_manifest
 from asr.text import normalize_text
@@ -41,11 +42,41 @@ ESPEAK_PITCH_PER_OCTAVE = 72  # espeak-ng pitch steps per doubling of f0, measur
 ENGINE_TIMEOUT = 120  # s: the longest one clip may take to synthesise
 
 DEFAULT_VOICES = {
-    "espeak-ng": ("en-us", "en-us+f3", "en-gb", "en-gb+f4", "en-gb-scotland", "en-029+m3"),
-    # flite's awb_time only speaks times of day and kal is 8 kHz; rms ignores pitch.
+    # Every English accent of espeak-ng 1.51 (``espeak-ng --voices=en``, less the MBROLA voices, which need the
+    # non-free mbrola packages), each plain (male) and with one male and two female variants (m1-m8, f1-f5).
+    "espeak-ng": ("en-us", "en-us+m1", "en-us+f1", "en-us+f2",
+                  "en-us-nyc", "en-us-nyc+m2", "en-us-nyc+f3", "en-us-nyc+f4",
+                  "en-gb", "en-gb+m3", "en-gb+f5", "en-gb+f1",
+                  "en-gb-x-rp", "en-gb-x-rp+m4", "en-gb-x-rp+f2", "en-gb-x-rp+f3",
+                  "en-gb-scotland", "en-gb-scotland+m5", "en-gb-scotland+f4", "en-gb-scotland+f5",
+                  "en-gb-x-gbclan", "en-gb-x-gbclan+m6", "en-gb-x-gbclan+f1", "en-gb-x-gbclan+f2",
+                  "en-gb-x-gbcwmd", "en-gb-x-gbcwmd+m7", "en-gb-x-gbcwmd+f3", "en-gb-x-gbcwmd+f4",
+                  "en-029", "en-029+m8", "en-029+f5", "en-029+f1"),
+    # flite's awb_time only speaks times of day and kal is 8 kHz.
     "flite": ("kal16", "slt", "awb", "rms"),
+    "festival": ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"),
 }
-PACKAGES = {"espeak-ng": "espeak-ng", "flite": "flite"}  # Debian package of each engine
+PACKAGES = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}  # Debian package of each engine
+PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}  # the command each engine runs
+VOICE_PACKAGES = {  # Debian packages of the voices that do not come with their engine
+    "festival": {"kal_diphone": "festvox-kallpc16k", "ked_diphone": "festvox-kdlpc16k",
+                 "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"},
+}
+# Voices whose pitch cannot be set (measured with librosa.pyin): they are only drawn at pitch 1.0.
+PITCHLESS_VOICES = frozenset({("flite", "rms"), ("festival", "cmu_us_slt_arctic_hts")})
+
+# Scheme that text2wave runs before speaking: the voice, then the rate and pitch as factors of its own defaults.
+# Diphone voices take the rate from Duration_Stretch and the pitch from int_lr_params (their target f0 mean and
+# spread); HTS voices ignore both, take the rate from hts_engine's -r and have no pitch control.
+FESTIVAL_SETUP = (
+    "(begin (voice_{voice})"
+    " (Parameter.set 'Duration_Stretch (/ (Parameter.get 'Duration_Stretch) {rate}))"
+    " (if (symbol-bound? 'int_lr_params) (set! int_lr_params (mapcar (lambda (p)"
+    " (if (member (car p) '(target_f0_mean target_f0_std)) (list (car p) (* {pitch} (car (cdr p)))) p))"
+    " int_lr_params)))"
+    " (if (symbol-bound? 'hts_engine_params)"
+    ' (set! hts_engine_params (append hts_engine_params (list (list "-r" {rate}))))))'
+)
 
 MANIFEST_NAME = "manifest.jsonl"
 CLIP_FOLDER = "wavs"
@@ -62,21 +93,30 @@ class SynthesisConfig:
     Attributes
     ----------
     engines : tuple of str
-        Engines to use, of ``"espeak-ng"`` and ``"flite"``.
+        Engines to use, of ``"espeak-ng"``, ``"flite"`` and ``"festival"``.
     voices : dict of str to tuple of str
         Voices per engine: espeak-ng voice names with an optional ``+variant``
-        (``"en-us+f3"``), flite voice names from ``flite -lv``.
+        (``"en-us+f3"``), flite voice names from ``flite -lv``, festival voice
+        names from ``(voice.list)``.
     rates : tuple of float
-        Speaking rates relative to each engine's default (1.0); 1.2 is 20 %
+        Speaking rates relative to each voice's default (1.0); 1.2 is 20 %
         faster.
     pitches : tuple of float
         Pitches relative to each voice's default (1.0), as a factor on f0;
-        espeak-ng's 0-99 scale only approximates it, flite's ``rms`` voice
-        ignores it.
+        espeak-ng's 0-99 scale only approximates it. The voices in
+        ``PITCHLESS_VOICES`` (flite's ``rms``, festival's
+        ``cmu_us_slt_arctic_hts``) ignore it and are always drawn at 1.0.
     variants : int
         Renderings per sentence, each a different (engine, voice, rate, pitch).
+    engine_weights : dict of str to float, optional
+        Each engine's share of the renderings, one positive weight per engine
+        in ``engines``; its voices share it equally. Default None: weights equal
+        to the numbers of voices, so that every voice is equally likely.
     max_sentences : int, optional
         Stop after this many usable sentences; default all.
+    max_hours : float, optional
+        Stop once the clips listed reach this many hours of audio (clips reused
+        from an earlier run count too); default no limit.
     seed : int
         Seeds the choice of renderings (together with each sentence).
     exclude : frozenset of str
@@ -84,12 +124,14 @@ class SynthesisConfig:
         transcripts); compared after normalising both sides.
     """
 
-    engines: tuple[str, ...] = ("espeak-ng", "flite")
+    engines: tuple[str, ...] = ("espeak-ng", "flite", "festival")
     voices: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_VOICES))
     rates: tuple[float, ...] = (0.85, 1.0, 1.2)
     pitches: tuple[float, ...] = (0.85, 1.0, 1.2)
     variants: int = 1
+    engine_weights: dict[str, float] | None = None
     max_sentences: int | None = None
+    max_hours: float | None = None
     seed: int = 0
     exclude: frozenset[str] = frozenset()
 
@@ -99,6 +141,8 @@ class SynthesisConfig:
         object.__setattr__(self, "rates", _unique(float(rate) for rate in self.rates))
         object.__setattr__(self, "pitches", _unique(float(pitch) for pitch in self.pitches))
         object.__setattr__(self, "exclude", frozenset(normalize_text(text) for text in self.exclude) - {""})
+        if self.engine_weights is not None:
+            object.__setattr__(self, "engine_weights", dict(self.engine_weights))
         self._check()
 
     def _check(self) -> None:
@@ -116,6 +160,18 @@ class SynthesisConfig:
             raise ValueError(f"variants must be at least 1, got {self.variants}")
         if self.max_sentences is not None and self.max_sentences < 1:
             raise ValueError(f"max_sentences must be at least 1 or None, got {self.max_sentences}")
+        if self.max_hours is not None and not (math.isfinite(self.max_hours) and self.max_hours > 0):
+            raise ValueError(f"max_hours must be a positive number of hours or None, got {self.max_hours}")
+        weights = self.engine_weights
+        if weights is not None and not all(_positive(weights.get(engine)) for engine in self.engines):
+            raise ValueError(f"engine_weights must give a positive weight to each of {list(self.engines)}, "
+                             f"got {weights}")
+
+    def weights(self) -> list[float]:
+        """The weight of each engine in ``engines``: ``engine_weights``, or else its number of voices."""
+        if self.engine_weights is None:
+            return [float(len(self.voices[engine])) for engine in self.engines]
+        return [float(self.engine_weights[engine]) for engine in self.engines]
 
 
 @dataclass(frozen=True)
@@ -211,14 +267,7 @@ def synthesize_corpus(text_file: str | PathLike, output_dir: str | PathLike, *,
         _check_engine(engine, config.voices[engine])
     clips = Path(output_dir) / CLIP_FOLDER
     clips.mkdir(parents=True, exist_ok=True)
-    utterances, made = [], 0
-    for sentence in sentences:
-        for rendering in _choose(sentence, config):
-            utterance, new = _clip(sentence, rendering, clips)
-            utterances.append(utterance)
-            made += new
-            if new and made % 100 == 0:
-                logger.info("synthesised %d clips", made)
+    utterances, made = _speak(sentences, config, clips)
     manifest = Path(output_dir) / MANIFEST_NAME
     write_manifest(utterances, manifest)
     return SynthesisResult(manifest=manifest, utterances=tuple(utterances), synthesised=made,
@@ -267,22 +316,49 @@ def _left_out(text: str, seen: set[str], exclude: frozenset[str]) -> str | None:
     return "duplicates" if text in seen else None
 
 
-def _choose(sentence: str, config: SynthesisConfig) -> list[Rendering]:
-    """``variants`` different renderings: engine, then voice, rate and pitch, each drawn uniformly.
+def _speak(sentences: list[str], config: SynthesisConfig, clips: Path) -> tuple[list[Utterance], int]:
+    """The utterances of every sentence's renderings up to ``max_hours``, and how many clips were made."""
+    utterances, made, seconds = [], 0, 0.0
+    limit = math.inf if config.max_hours is None else config.max_hours * SECONDS_PER_HOUR
+    for sentence in sentences:
+        for rendering in _choose(sentence, config):
+            if seconds >= limit:
+                return utterances, made
+            utterance, new = _clip(sentence, rendering, clips)
+            utterances.append(utterance)
+            seconds += utterance.duration
+            made += new
+            if new and made % 100 == 0:
+                logger.info("synthesised %d clips, %.2f h in all", made, seconds / SECONDS_PER_HOUR)
+    return utterances, made
 
-    The generator is seeded with the seed and the sentence, so the choice does
-    not depend on the other sentences of the file.
+
+def _choose(sentence: str, config: SynthesisConfig) -> list[Rendering]:
+    """``variants`` different renderings: engine by ``config.weights()``, then voice, rate and pitch uniformly.
+
+    With the default weights every voice is equally likely, so an engine with
+    few voices does not get as many clips as one with many. A voice in
+    ``PITCHLESS_VOICES`` always gets pitch 1.0. The generator is seeded with
+    the seed and the sentence, so the choice does not depend on the other
+    sentences of the file.
     """
     rng = random.Random(f"{config.seed}\n{sentence}")
-    grid_size = sum(len(config.voices[engine]) for engine in config.engines) * len(config.rates) * len(config.pitches)
+    weights = config.weights()
     chosen = []
-    while len(chosen) < min(config.variants, grid_size):
-        engine = rng.choice(config.engines)
-        rendering = Rendering(engine, rng.choice(config.voices[engine]), rng.choice(config.rates),
-                              rng.choice(config.pitches))
+    while len(chosen) < min(config.variants, _grid_size(config)):
+        engine = rng.choices(config.engines, weights)[0]
+        voice, rate, pitch = rng.choice(config.voices[engine]), rng.choice(config.rates), rng.choice(config.pitches)
+        rendering = Rendering(engine, voice, rate, 1.0 if (engine, voice) in PITCHLESS_VOICES else pitch)
         if rendering not in chosen:
             chosen.append(rendering)
     return chosen
+
+
+def _grid_size(config: SynthesisConfig) -> int:
+    """How many different renderings the config allows."""
+    pitches = [1 if (engine, voice) in PITCHLESS_VOICES else len(config.pitches)
+               for engine in config.engines for voice in config.voices[engine]]
+    return sum(pitches) * len(config.rates)
 
 
 def _clip(sentence: str, rendering: Rendering, clips: Path) -> tuple[Utterance, bool]:
@@ -304,7 +380,7 @@ def _synthesise(sentence: str, rendering: Rendering, path: Path) -> None:
     raw = path.with_name(f".{path.stem}.raw-{os.getpid()}.wav")
     temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}.wav")
     try:
-        _run(_command(sentence, rendering, raw), sentence)
+        _run(*_command(sentence, rendering, raw), sentence)
         try:
             samples = load_audio(raw, sr=SAMPLE_RATE)
         except AudioError as error:
@@ -316,20 +392,25 @@ def _synthesise(sentence: str, rendering: Rendering, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _command(text: str, rendering: Rendering, output: Path) -> list[str]:
-    """The engine's argument list that speaks ``text`` into the wav file ``output``."""
+def _command(text: str, rendering: Rendering, output: Path) -> tuple[list[str], str | None]:
+    """The engine's argument list that speaks ``text`` into the wav file ``output``, and its standard input."""
     if rendering.engine == "espeak-ng":
         pitch = ESPEAK_PITCH + ESPEAK_PITCH_PER_OCTAVE * math.log2(rendering.pitch)
         return ["espeak-ng", "-v", rendering.voice, "-s", str(round(ESPEAK_WPM * rendering.rate)),
-                "-p", str(min(99, max(0, round(pitch)))), "-w", str(output), text]
+                "-p", str(min(99, max(0, round(pitch)))), "-w", str(output), text], None
+    if rendering.engine == "festival":
+        setup = FESTIVAL_SETUP.format(voice=rendering.voice, rate=f"{rendering.rate:.4f}",
+                                      pitch=f"{rendering.pitch:.4f}")
+        return [PROGRAMS["festival"], "-eval", setup, "-o", str(output)], text
     return ["flite", "-voice", rendering.voice, "--setf", f"duration_stretch={1 / rendering.rate:.4f}",
-            "--setf", f"f0_shift={rendering.pitch:.4f}", "-t", text, "-o", str(output)]
+            "--setf", f"f0_shift={rendering.pitch:.4f}", "-t", text, "-o", str(output)], None
 
 
-def _run(command: list[str], sentence: str) -> None:
-    """Run an engine, raising SynthesisError with its message when it fails."""
+def _run(command: list[str], stdin: str | None, sentence: str) -> None:
+    """Run an engine, with ``stdin`` as its input if given, raising SynthesisError with its message when it fails."""
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=ENGINE_TIMEOUT, check=False)
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=ENGINE_TIMEOUT,
+                                check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise SynthesisError(f"{command[0]} failed on {sentence!r}: {error}") from error
     if result.returncode != 0:
@@ -338,13 +419,15 @@ def _run(command: list[str], sentence: str) -> None:
 
 
 def _check_engine(engine: str, voices: tuple[str, ...]) -> None:
-    """Raise SynthesisError unless the engine is installed and has every voice asked for."""
-    if shutil.which(engine) is None:
+    """Raise SynthesisError unless the engine is installed and has every voice asked for, naming what to install."""
+    if shutil.which(PROGRAMS[engine]) is None:
         raise SynthesisError(f"{engine} is not installed (apt-get install {PACKAGES[engine]})")
-    known = _espeak_voices() if engine == "espeak-ng" else _flite_voices()
+    known = {"espeak-ng": _espeak_voices, "flite": _flite_voices, "festival": _festival_voices}[engine]()
     missing = [voice for voice in voices if not known(voice)]
     if missing:
-        raise SynthesisError(f"{engine} has no voice(s) {missing}")
+        packages = sorted({VOICE_PACKAGES.get(engine, {}).get(voice) for voice in missing} - {None})
+        hint = f" (apt-get install {' '.join(packages)})" if packages else ""
+        raise SynthesisError(f"{engine} has no voice(s) {missing}{hint}")
 
 
 def _espeak_voices():
@@ -364,6 +447,17 @@ def _flite_voices():
     """A test for flite voice names: listed by ``flite -lv``, or a path to a ``.flitevox`` file."""
     names = set(_output(["flite", "-lv"]).partition(":")[2].split())
     return lambda voice: voice in names or Path(voice).is_file()
+
+
+def _festival_voices():
+    """A test for festival voice names: listed by ``(voice.list)``."""
+    names = set(_output(["festival", "-b", "(print (voice.list))"]).replace("(", " ").replace(")", " ").split())
+    return lambda voice: voice in names
+
+
+def _positive(value) -> bool:
+    """Whether a value is a finite number above zero."""
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
 def _unique(values: Iterable) -> tuple:

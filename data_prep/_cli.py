@@ -16,10 +16,9 @@ CHECKOUT = str(Path(__file__).resolve().parents[1])
 if CHECKOUT not in sys.path:
     sys.path.insert(0, CHECKOUT)
 
-from asr.errors import AsrError  # noqa: E402  (needs the path above)
+from asr.constants import SECONDS_PER_HOUR  # noqa: E402,F401  (needs the path above; the scripts use it)
+from asr.errors import AsrError  # noqa: E402
 from asr.manifest import write_manifest  # noqa: E402
-
-SECONDS_PER_HOUR = 3600
 
 
 def corpus_parser(doc: str) -> argparse.ArgumentParser:

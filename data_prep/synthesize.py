@@ -1,11 +1,13 @@
-"""Synthesise extra training speech from a text file (one sentence per line) with espeak-ng and flite.
+"""Synthesise extra training speech from a text file (one sentence per line) with espeak-ng, flite and festival.
 
 Writes DIR/wavs/*.wav (16 kHz mono) and DIR/manifest.jsonl. Sentences found in
-the --exclude-manifest files (the dev and test sets) are never spoken. A rerun
-reuses the clips already in DIR.
+the --exclude-manifest files (the dev and test sets) are never spoken. Every
+voice is equally likely unless --engine-weights sets each engine's share. A
+rerun reuses the clips already in DIR.
 
 Example:
-  python data_prep/synthesize.py sentences.txt --output-dir synthetic --exclude-manifest dev.jsonl test.jsonl
+  python data_prep/synthesize.py sentences.txt --output-dir synthetic --exclude-manifest dev.jsonl test.jsonl \
+      --max-hours 20 --engine-weights espeak-ng=2 flite=1 festival=1
 """
 
 from __future__ import annotations
@@ -29,14 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", metavar="DIR", required=True, help="where the clips and manifest go")
     parser.add_argument("--exclude-manifest", metavar="M", nargs="+", default=[], help="manifests of sentences to skip")
     parser.add_argument("--max-sentences", metavar="N", type=int, help="stop after N sentences (default: all)")
-    parser.add_argument("--engines", nargs="+", choices=sorted(PACKAGES), default=["espeak-ng", "flite"])
+    parser.add_argument("--max-hours", metavar="H", type=float, help="stop once the clips reach H hours (default: all)")
+    parser.add_argument("--engines", nargs="+", choices=list(PACKAGES), default=list(PACKAGES))
+    parser.add_argument("--engine-weights", metavar="ENGINE=W", nargs="+", type=_weight,
+                        help="each engine's share, e.g. espeak-ng=2 flite=1 festival=1 (default: equal per voice)")
     parser.add_argument("--variants", type=int, default=1, help="renderings per sentence (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the choice of voice, rate and pitch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
+        weights = dict(args.engine_weights) if args.engine_weights else None
         config = SynthesisConfig(engines=tuple(args.engines), max_sentences=args.max_sentences, seed=args.seed,
-                                 variants=args.variants, exclude=read_exclude_sentences(args.exclude_manifest))
+                                 max_hours=args.max_hours, variants=args.variants, engine_weights=weights,
+                                 exclude=read_exclude_sentences(args.exclude_manifest))
         result = synthesize_corpus(args.text, args.output_dir, config=config)
     except (AsrError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -45,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
           f"({result.synthesised} synthesised, {result.reused} reused); skipped {result.excluded} excluded, "
           f"{result.empty} empty, {result.duplicates} duplicate sentences")
     return 0
+
+
+def _weight(text: str) -> tuple[str, float]:
+    """An ``ENGINE=W`` argument as (engine, weight)."""
+    engine, _, weight = text.partition("=")
+    try:
+        return engine, float(weight)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ENGINE=WEIGHT such as flite=1.5, got {text!r}") from None
 
 
 if __name__ == "__main__":
