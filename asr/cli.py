@@ -6,11 +6,14 @@ import argparse
 import functools
 import json
 import logging
+import random
 import sys
 from pathlib import Path
 
 from asr import __version__
 from asr.errors import AsrError
+
+BABBLE_FILES = 200  # training clips that asr train --augment noise mixes into babble
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command."""
@@ -47,6 +50,19 @@ def _add_train(commands) -> None:
     command.add_argument("--max-frames", type=int, default=24_000, help="padded frames in one batch")
     command.add_argument("--speeds", type=float, nargs="+", default=[1.0], help="speed perturbation factors")
     command.add_argument("--noise-snr", type=float, nargs="*", default=[], help="noise perturbation SNRs in dB")
+    command.add_argument("--augment", nargs="+", default=[], metavar="KIND",
+                         choices=["pitch", "reverb", "noise", "channel"],
+                         help="speaker and channel augmentation, one cached copy of the data each, drawn per "
+                              "utterance: pitch (shift at the same tempo), reverb (simulated rooms), noise (coloured "
+                              "and babble), channel (telephone band, Opus, MP3)")
+    command.add_argument("--frequency-warp", nargs=2, type=float, metavar=("MIN", "MAX"),
+                         help="vocal tract length perturbation: warp each utterance's frequency axis by a factor "
+                              "drawn between MIN and MAX every epoch, e.g. 0.85 1.15")
+    command.add_argument("--source-share", nargs="+", default=[], metavar="MANIFEST=SHARE", type=_parse_share,
+                         help="draw only this share of a training manifest's utterances each epoch, e.g. fsdd=0.25 "
+                              "(MANIFEST: the file name without .jsonl)")
+    command.add_argument("--agreed-labels-only", action="store_true",
+                         help="leave out machine transcripts (label 'whisper') that its two teachers disagree on")
     command.add_argument("--no-spec-augment", action="store_true", help="train without SpecAugment")
     command.add_argument("--patience", type=int, default=10, help="epochs without dev gain before stopping (0 never)")
     command.add_argument("--keep-checkpoints", type=int, default=2, metavar="N",
@@ -63,6 +79,7 @@ def _add_train(commands) -> None:
 def _train(args: argparse.Namespace, extra: list[str]) -> int:
     """Build a TrainConfig from the arguments and train."""
     from asr.data import SpecAugment
+    from asr.frequency_warp import FrequencyWarp
     from asr.training import TrainConfig, train
 
     init_from, architecture = _starting_model(args)
@@ -70,10 +87,45 @@ def _train(args: argparse.Namespace, extra: list[str]) -> int:
         train_manifests=tuple(args.train), dev_manifests=tuple(args.dev), output=args.output, **architecture,
         init_from=init_from, epochs=args.epochs, learning_rate=args.learning_rate,
         max_frames=args.max_frames, speeds=tuple(args.speeds), noise_snr_db=tuple(args.noise_snr),
+        augmentations=_augmentations(args.augment, args.train, seed=args.seed),
+        frequency_warp=FrequencyWarp(*args.frequency_warp) if args.frequency_warp else None,
+        source_shares=dict(args.source_share),
+        agreed_labels_only=args.agreed_labels_only,
         spec_augment=None if args.no_spec_augment else SpecAugment(), patience=args.patience,
         keep_checkpoints=args.keep_checkpoints, cache_dir=args.cache_dir, strategy=args.strategy, seed=args.seed)
     train(config, resume=args.resume, verbose=1 if args.progress == "bar" else 2)
     return 0
+
+
+def _augmentations(kinds: list[str], manifests: list[str], *, seed: int) -> tuple:
+    """The augmentations named on the command line, in their default settings.
+
+    Babble noise is made from ``BABBLE_FILES`` training clips drawn at random
+    (seeded) from the training manifests.
+    """
+    from asr.augmentation import AUGMENTATIONS
+    from asr.manifest import read_manifest
+
+    augmentations = []
+    for kind in kinds:
+        if kind == "noise":
+            paths = sorted(str(u.audio_filepath) for manifest in manifests for u in read_manifest(manifest))
+            chosen = random.Random(seed).sample(paths, min(BABBLE_FILES, len(paths)))
+            augmentations.append(AUGMENTATIONS[kind](babble_files=tuple(chosen)))
+        else:
+            augmentations.append(AUGMENTATIONS[kind]())
+    return tuple(augmentations)
+
+
+def _parse_share(text: str) -> tuple[str, float]:
+    """``NAME=SHARE`` as (name, share)."""
+    name, separator, share = text.partition("=")
+    try:
+        if not separator or not name:
+            raise ValueError
+        return name, float(share)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MANIFEST=SHARE, e.g. fsdd=0.25, got {text!r}") from None
 
 
 def _starting_model(args: argparse.Namespace) -> tuple[str | None, dict]:

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from asr.audio import load_audio  # noqa: E402
+from asr.augmentation import Augmentation, augmentation_key  # noqa: E402
 from asr.constants import SAMPLE_RATE  # noqa: E402
 from asr.errors import AudioError  # noqa: E402
 from asr.features import FeatureConfig, Normalizer, compute_features  # noqa: E402
@@ -34,18 +35,27 @@ from asr.manifest import Utterance  # noqa: E402
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 1  # bump when the cache layout or feature code changes
+AUGMENTATION_STREAM = 1  # third seed word of an augmentation's generator, apart from the noise's stream
 
 
 @dataclass(frozen=True)
 class Perturbation:
-    """A fixed change to the audio before features: speed and added noise."""
+    """A change to the audio before features, drawn once per utterance: speed, white noise, or an augmentation."""
 
     speed: float = 1.0  # playback rate; 0.9 slower and lower, 1.1 faster and higher
     noise_snr_db: float | None = None  # dB signal-to-noise of added white noise; None: none
-    seed: int = 0  # seeds the noise
+    seed: int = 0  # seeds the noise and the augmentation's draws
+    augmentation: Augmentation | None = None  # a speaker or channel change from asr.augmentation; None: none
+
+    def key(self) -> dict:
+        """Everything the perturbed audio depends on, as plain values (for cache keys and metadata)."""
+        values = {"speed": self.speed, "noise_snr_db": self.noise_snr_db, "seed": self.seed}
+        if self.augmentation is not None:
+            values["augmentation"] = augmentation_key(self.augmentation)
+        return values
 
     def apply(self, samples: np.ndarray, index: int) -> np.ndarray:
-        """Perturb one utterance's 16 kHz samples (``index`` varies the noise)."""
+        """Perturb one utterance's 16 kHz samples (``index`` varies the noise and the augmentation)."""
         if self.speed != 1.0:
             import librosa
 
@@ -56,6 +66,8 @@ class Perturbation:
             power = float(np.mean(samples**2)) + 1e-12
             noise = rng.standard_normal(samples.shape) * np.sqrt(power / 10 ** (self.noise_snr_db / 10))
             samples = samples + noise.astype(np.float32)
+        if self.augmentation is not None:
+            samples = self.augmentation.apply(samples, np.random.default_rng([self.seed, index, AUGMENTATION_STREAM]))
         return samples.astype(np.float32)
 
 
@@ -137,7 +149,7 @@ def _read_table(folder: Path, count: int) -> FeatureTable:
 
 def _cache_key(utterances: Sequence[Utterance], config: FeatureConfig, perturbation: Perturbation) -> str:
     """A hash of everything the cached features depend on."""
-    digest = hashlib.sha256(json.dumps([CACHE_VERSION, config.to_dict(), asdict(perturbation)]).encode())
+    digest = hashlib.sha256(json.dumps([CACHE_VERSION, config.to_dict(), perturbation.key()]).encode())
     for utterance in utterances:
         stat = os.stat(utterance.audio_filepath) if os.path.exists(utterance.audio_filepath) else None
         digest.update(f"{utterance.audio_filepath}|{stat and stat.st_size}|{stat and stat.st_mtime_ns}\n".encode())
@@ -148,10 +160,14 @@ def _features_of(job: tuple[int, str, FeatureConfig, Perturbation]) -> tuple[int
     """Worker: load, perturb and featurise one file; return an error message instead of raising."""
     index, path, config, perturbation = job
     try:
-        samples = perturbation.apply(load_audio(path, sr=config.sample_rate), index)
-        return index, compute_features(samples, config).astype(np.float16), None
+        samples = load_audio(path, sr=config.sample_rate)
     except AudioError as error:
         return index, None, str(error)
+    try:
+        samples = perturbation.apply(samples, index)
+    except (ValueError, OSError, RuntimeError) as error:  # an augmentation that fails on this clip
+        return index, None, f"{path}: cannot perturb ({error})"
+    return index, compute_features(samples, config).astype(np.float16), None
 
 
 def _compute_table(utterances, config, perturbation, workers: int) -> FeatureTable:
@@ -183,7 +199,7 @@ def _write_table(table: FeatureTable, folder: Path, config, perturbation, count:
     temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
-    meta = {"config": config.to_dict(), "perturbation": asdict(perturbation), "utterances": count,
+    meta = {"config": config.to_dict(), "perturbation": perturbation.key(), "utterances": count,
             "frames": int(table.lengths.sum())}
     try:
         np.save(temporary / "values.npy", table.values)
@@ -216,7 +232,9 @@ class BatchPlan:
     """Which rows go into which batch, epoch by epoch.
 
     Rows are ``variant * utterances + utterance`` over the stacked tables of
-    each perturbation. Each epoch picks one variant per utterance at random,
+    each perturbation. Each epoch draws each utterance with its chance in
+    ``shares`` (so that thousands of single keywords do not swamp the
+    sentences), picks one variant per drawn utterance at random,
     sorts by length with a little noise (length buckets), packs batches up to
     ``max_frames`` padded frames or ``max_batch`` utterances, and shuffles the
     batch order. With ``sortagrad``, epoch 0 is plain shortest-first.
@@ -227,6 +245,7 @@ class BatchPlan:
     max_batch: int = 64  # utterances in one batch
     sortagrad: bool = True
     seed: int = 0
+    shares: np.ndarray | None = None  # (utterances,) chance that an epoch draws each utterance; None: all, always
 
     def batches(self, epoch: int) -> list[np.ndarray]:
         """Row indices of each batch of ``epoch``."""
@@ -239,6 +258,8 @@ class BatchPlan:
             choice = rng.integers(0, variants, size=count)
             jitter = rng.uniform(-0.5, 0.5, size=count)
         lengths = self.lengths[choice, np.arange(count)]
+        if self.shares is not None:  # drawn last, so that plans without shares stay as they were
+            lengths = np.where(rng.random(count) < self.shares, lengths, 0)
         keep = np.flatnonzero(lengths > 0)
         rows = choice[keep] * count + keep
         order = np.argsort(lengths[keep] * (1 + 0.1 * jitter[keep]), kind="stable")
@@ -261,7 +282,8 @@ class BatchPlan:
 
 
 def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]], plan: BatchPlan, *,
-                 normalizer: Normalizer, spec_augment: SpecAugment | None = None, first_epoch: int = 0,
+                 normalizer: Normalizer, spec_augment: SpecAugment | None = None,
+                 frequency_warp: np.ndarray | None = None, first_epoch: int = 0,
                  repeat: bool = False, shard: tuple[int, int] | None = None) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of padded batches for :class:`asr.ctc.CTCTrainer`.
 
@@ -276,6 +298,10 @@ def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]]
     normalizer : Normalizer
     spec_augment : SpecAugment, optional
         Masks applied to every batch (training only).
+    frequency_warp : np.ndarray [shape=(factors, dim, dim)], optional
+        Warp matrices (:meth:`asr.frequency_warp.FrequencyWarp.matrices`), one
+        drawn per utterance of every batch and applied to its un-normalised
+        frames before SpecAugment (training only).
     first_epoch : int
         The epoch the first pass over the dataset is (for resuming).
     repeat : bool
@@ -296,6 +322,8 @@ def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]]
     features = tf.RaggedTensor.from_row_lengths(tf.constant(values), tf.constant(lengths))
     label_table = tf.ragged.constant([list(label) for label in labels], dtype=tf.int32, ragged_rank=1)
     count = len(labels)
+    warps = None if frequency_warp is None else tf.constant(frequency_warp, tf.float32)
+    mean, std = tf.constant(normalizer.mean, tf.float32), tf.constant(normalizer.std, tf.float32)
     epochs = _EpochCounter(plan, first_epoch)
     dataset = tf.data.Dataset.from_generator(epochs, output_signature=tf.TensorSpec([None], tf.int64))
     if shard is not None:
@@ -308,6 +336,8 @@ def make_dataset(tables: Sequence[FeatureTable], labels: Sequence[Sequence[int]]
         batch_labels = tf.gather(label_table, rows % count)
         padded = tf.cast(batch_features.to_tensor(), tf.float32)
         feature_lengths = tf.cast(batch_features.row_lengths(), tf.int32)
+        if warps is not None:
+            padded = _warp_frequencies(padded, feature_lengths, warps, mean, std)
         if spec_augment is not None:
             padded = apply_spec_augment(padded, feature_lengths, spec_augment)
         return {"features": padded, "feature_lengths": feature_lengths,
@@ -328,6 +358,24 @@ class _EpochCounter:
     def __call__(self):
         epoch, self.epoch = self.epoch, self.epoch + 1
         yield from self.plan.batches(epoch)
+
+
+def _warp_frequencies(features: tf.Tensor, lengths: tf.Tensor, warps: tf.Tensor, mean: tf.Tensor,
+                      std: tf.Tensor) -> tf.Tensor:
+    """Warp each utterance's normalised frames by a random one of ``warps``, padding kept at zero.
+
+    Parameters
+    ----------
+    features : tf.Tensor [shape=(batch, frames, dim), float32]
+    lengths : tf.Tensor [shape=(batch,), int32]
+    warps : tf.Tensor [shape=(factors, dim, dim), float32]
+    mean, std : tf.Tensor [shape=(dim,), float32]
+        The normaliser's statistics: the warp moves the un-normalised log energies.
+    """
+    chosen = tf.gather(warps, tf.random.uniform([tf.shape(features)[0]], 0, tf.shape(warps)[0], dtype=tf.int32))
+    warped = tf.einsum("btd,bed->bte", features * std + mean, chosen)
+    inside = tf.sequence_mask(lengths, tf.shape(features)[1], dtype=features.dtype)[:, :, tf.newaxis]
+    return (warped - mean) / std * inside
 
 
 def apply_spec_augment(features: tf.Tensor, lengths: tf.Tensor, config: SpecAugment) -> tf.Tensor:

@@ -36,11 +36,13 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from asr.alphabet import Alphabet  # noqa: E402
+from asr.augmentation import Augmentation, augmentation_from_dict, augmentation_key  # noqa: E402
 from asr.ctc import CTCTrainer  # noqa: E402
 from asr.data import (BatchPlan, FeatureTable, Perturbation, SpecAugment, cached_features,  # noqa: E402
                       fit_normalizer, make_dataset, required_frames)
 from asr.decoders import greedy_decode  # noqa: E402
 from asr.features import FeatureConfig, Normalizer  # noqa: E402
+from asr.frequency_warp import FrequencyWarp  # noqa: E402
 from asr.files import atomic_path, ensure_room, remove_temporaries, write_text_atomically  # noqa: E402
 from asr.manifest import Utterance, read_manifest  # noqa: E402
 from asr.metrics import error_rates  # noqa: E402
@@ -75,6 +77,10 @@ class TrainConfig:
     spec_augment: SpecAugment | None = SpecAugment()
     speeds: tuple[float, ...] = (1.0,)  # speed perturbation: one cached copy of the data per factor
     noise_snr_db: tuple[float, ...] = ()  # noise perturbation: one cached copy per SNR
+    augmentations: tuple[Augmentation, ...] = ()  # one cached copy each, parameters drawn per utterance
+    frequency_warp: FrequencyWarp | None = None  # vocal tract length perturbation, drawn per utterance each epoch
+    source_shares: dict = field(default_factory=dict)  # manifest name (file stem) -> share drawn each epoch
+    agreed_labels_only: bool = False  # leave out machine ("whisper") labels that the two teachers disagree on
     sortagrad: bool = True  # first epoch shortest utterances first
     patience: int = 10  # stop after this many epochs without a better dev score; 0 never
     keep_checkpoints: int = 2  # newest epoch checkpoints kept (the best model is kept apart); >= 1
@@ -92,10 +98,15 @@ class TrainConfig:
             raise ValueError("epochs, max_frames, max_batch and keep_checkpoints must be positive")
         if not self.speeds or 1.0 not in self.speeds:
             raise ValueError(f"speeds must include 1.0, got {self.speeds}")
+        bad_shares = {name: share for name, share in self.source_shares.items() if not 0 < share <= 1}
+        if bad_shares:
+            raise ValueError(f"source shares must be in (0, 1], got {bad_shares}")
 
     def to_dict(self) -> dict:
         """Plain values for JSON."""
-        return asdict(self)
+        values = asdict(self)
+        values["augmentations"] = [augmentation_key(augmentation) for augmentation in self.augmentations]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -104,6 +115,9 @@ class TrainConfig:
         values["features"] = FeatureConfig.from_dict(values["features"])
         if values.get("spec_augment") is not None:
             values["spec_augment"] = SpecAugment(**values["spec_augment"])
+        if values.get("frequency_warp") is not None:
+            values["frequency_warp"] = FrequencyWarp(**values["frequency_warp"])
+        values["augmentations"] = tuple(augmentation_from_dict(key) for key in values.get("augmentations", ()))
         for name in ("train_manifests", "dev_manifests", "speeds", "noise_snr_db"):
             values[name] = tuple(values.get(name, ()))
         known = {f.name for f in fields(cls)}
@@ -188,7 +202,8 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
             acoustic.set_weights(start.acoustic.get_weights())
             logger.info("starting from the weights of %s", start.path)
     plan = BatchPlan(lengths=_alignable_lengths(train_split, acoustic), max_frames=config.max_frames,
-                     max_batch=config.max_batch, sortagrad=config.sortagrad, seed=config.seed)
+                     max_batch=config.max_batch, sortagrad=config.sortagrad, seed=config.seed,
+                     shares=source_shares(config.source_shares, train_split.names))
     workers, worker_index = _worker_position(strategy)
     steps_per_epoch = max(1, len(plan.batches(1)) // workers)
     with strategy.scope():
@@ -201,6 +216,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         return output
     dataset = make_dataset(train_split.tables, train_split.labels, plan, normalizer=normalizer,
                            spec_augment=config.spec_augment, first_epoch=state["epoch"],
+                           frequency_warp=config.frequency_warp.matrices(config.features) if config.frequency_warp else None,
                            repeat=workers > 1, shard=(workers, worker_index) if workers > 1 else None)
     callbacks = [_EpochEnd(config, acoustic, dev_split, normalizer, alphabet, state),
                  keras.callbacks.TensorBoard(log_dir=str(output / "logs"), write_graph=False)]
@@ -292,14 +308,48 @@ def _prepare_training_data(config: TrainConfig, alphabet: Alphabet, *,
     if len(kept) < len(utterances):
         logger.warning("left out %d training utterance(s) longer than %.0f s", len(utterances) - len(kept),
                        config.max_duration)
+    if config.agreed_labels_only:
+        agreed = [i for i in kept if utterances[i].extra.get("label") != "whisper" or utterances[i].extra.get("agree")]
+        logger.info("left out %d machine label(s) the two teachers disagree on", len(kept) - len(agreed))
+        kept = agreed
     utterances, names = [utterances[i] for i in kept], [names[i] for i in kept]
+    source_shares(config.source_shares, names)  # a misnamed manifest fails now, not after hours of features
     perturbations = [Perturbation(speed=speed) for speed in config.speeds]
     perturbations += [Perturbation(noise_snr_db=snr, seed=config.seed) for snr in config.noise_snr_db]
+    perturbations += [Perturbation(augmentation=augmentation, seed=config.seed) for augmentation in config.augmentations]
     tables = [cached_features(utterances, config.features, cache_dir=config.cache_dir, perturbation=p)
               for p in perturbations]
     normalizer = normalizer if normalizer is not None else fit_normalizer(tables[0])
     labels = [alphabet.encode(u.text) for u in utterances]
     return _Split(utterances, tables, labels, names), normalizer
+
+
+def source_shares(shares: dict[str, float], names: list[str]) -> np.ndarray | None:
+    """Each utterance's chance of being drawn in an epoch, from its manifest's share (1 if not named).
+
+    Parameters
+    ----------
+    shares : dict of str to float
+        Manifest name (file stem, e.g. ``fsdd``) to the share of its utterances drawn each epoch.
+    names : list of str
+        The manifest name of each training utterance.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(names),), dtype=float64] or None
+        None when no share is set.
+
+    Raises
+    ------
+    ValueError
+        If a share names no training manifest.
+    """
+    if not shares:
+        return None
+    unknown = sorted(set(shares) - set(names))
+    if unknown:
+        raise ValueError(f"source shares name no training manifest: {unknown}; the manifests are {sorted(set(names))}")
+    return np.array([shares.get(name, 1.0) for name in names], dtype=np.float64)
 
 
 def prepare_dev_data(config: TrainConfig, alphabet: Alphabet) -> _Split | None:

@@ -9,8 +9,10 @@ import pytest
 import tensorflow as tf
 
 from asr import Alphabet, FeatureConfig, Utterance
+from asr.augmentation import Channel, PitchShift
 from asr.data import (BatchPlan, FeatureTable, Perturbation, SpecAugment, apply_spec_augment, cached_features,
                       fit_normalizer, make_dataset)
+from asr.frequency_warp import FrequencyWarp
 from conftest import tone, write_audio
 
 
@@ -53,6 +55,22 @@ def test_noise_perturbation_keeps_the_length_and_changes_the_features(tmp_path, 
     assert not np.allclose(noisy.utterance(1), plain.utterance(1))
 
 
+def test_an_augmentation_is_a_cached_copy_of_its_own_drawn_per_utterance(tmp_path, utterances):
+    config = FeatureConfig(kind="logmel")
+    plain = cached_features(utterances, config, cache_dir=tmp_path / "cache", workers=1)
+    pitched = Perturbation(augmentation=PitchShift(max_semitones=4.0), seed=3)
+    shifted = cached_features(utterances, config, cache_dir=tmp_path / "cache", perturbation=pitched, workers=1)
+    phone = cached_features(utterances, config, cache_dir=tmp_path / "cache", workers=1,
+                            perturbation=Perturbation(augmentation=Channel(kinds=("telephone",)), seed=3))
+    assert len(list((tmp_path / "cache").iterdir())) == 3  # one cache each
+    np.testing.assert_array_equal(shifted.lengths, plain.lengths)
+    for index in range(len(utterances)):
+        assert not np.allclose(shifted.utterance(index), plain.utterance(index), atol=0.1)
+        assert not np.allclose(phone.utterance(index), shifted.utterance(index), atol=0.1)
+    again = cached_features(utterances, config, cache_dir=tmp_path / "again", perturbation=pitched, workers=1)
+    np.testing.assert_array_equal(again.values, shifted.values)  # the same seed draws the same shifts
+
+
 def test_unreadable_audio_gets_length_zero_and_a_warning(tmp_path, utterances, caplog):
     utterances[1].audio_filepath.write_bytes(b"not audio at all" * 10)
     with caplog.at_level(logging.WARNING):
@@ -76,6 +94,23 @@ def test_every_epoch_has_each_utterance_once_within_the_budgets(rng):
         for batch in plan.batches(epoch):
             longest = plan.lengths.reshape(-1)[batch].max()
             assert len(batch) <= 16 and (len(batch) == 1 or longest * len(batch) <= 4000)
+
+
+def test_shares_draw_part_of_a_source_each_epoch(rng):
+    shares = np.where(np.arange(200) < 100, 0.25, 1.0)
+    plan = _plan(rng, max_frames=4000, shares=shares)
+    drawn = [np.concatenate(plan.batches(epoch)) % 200 for epoch in range(20)]
+    assert all(set(range(100, 200)) - {7} <= set(rows.tolist()) for rows in drawn)  # share 1: every epoch
+    fraction = np.mean([np.sum(rows < 100) for rows in drawn]) / 100
+    assert 0.18 < fraction < 0.32
+    assert len({tuple(sorted(rows[rows < 100])) for rows in drawn}) == 20  # a new draw each epoch
+
+
+def test_a_plan_without_shares_is_as_before(rng):
+    plan = _plan(rng, max_frames=4000)
+    everything = BatchPlan(lengths=plan.lengths, max_frames=4000, shares=np.ones(200))
+    for epoch in range(3):
+        assert sum(len(b) for b in plan.batches(epoch)) == sum(len(b) for b in everything.batches(epoch)) == 199
 
 
 def test_sortagrad_then_shuffled_buckets(rng):
@@ -104,6 +139,24 @@ def test_dataset_batches_are_padded_normalised_and_labelled(rng):
         np.testing.assert_allclose(batch["features"][row, : lengths[i]], expected, atol=2e-2)
         assert not np.any(batch["features"][row, lengths[i]:])
         assert batch["labels"][row, : len(labels[i])].numpy().tolist() == labels[i]
+
+
+def test_frequency_warp_of_factor_one_changes_nothing_and_padding_stays_zero(rng):
+    lengths = np.array([5, 9, 3], dtype=np.int32)
+    table = FeatureTable(values=(3 + rng.standard_normal((17, 80))).astype(np.float16), lengths=lengths)
+    normalizer = fit_normalizer(table)
+    labels = [[1], [2], [3]]
+    plan = BatchPlan(lengths=lengths[None], max_frames=100)
+    config = FeatureConfig(kind="logmel")
+    (plain,) = list(make_dataset([table], labels, plan, normalizer=normalizer))
+    identity = FrequencyWarp(min_factor=1.0, max_factor=1.0, steps=1).matrices(config)
+    (same,) = list(make_dataset([table], labels, plan, normalizer=normalizer, frequency_warp=identity))
+    np.testing.assert_allclose(same["features"], plain["features"], atol=1e-4)
+    (warped,) = list(make_dataset([table], labels, plan, normalizer=normalizer,
+                                  frequency_warp=FrequencyWarp(min_factor=1.15, max_factor=1.15, steps=1).matrices(config)))
+    assert not np.allclose(warped["features"], plain["features"], atol=0.1)
+    for row, length in enumerate(np.sort(lengths)):
+        assert not np.any(warped["features"][row, length:])
 
 
 def test_spec_augment_masks_only_inside_each_utterance():

@@ -189,3 +189,28 @@ def test_the_best_epoch_has_the_lowest_dev_cer(history, best):
 
     found = _best_epoch(history)
     assert (found["epoch"] if found else None) == best
+
+
+def test_asr_train_with_augmentation_warp_shares_and_agreed_labels(tmp_path):
+    """Every speaker option from the command line into the saved config, and through one epoch of training."""
+    from asr.cli import main
+
+    manifest = _tone_manifest(tmp_path / "data")
+    machine = [Utterance(audio_filepath=tmp_path / "data" / "low.wav", duration=1.0, text="low",
+                         extra={"label": "whisper", "agree": agree}) for agree in (True, False)]
+    write_manifest(machine, tmp_path / "data" / "machine.jsonl")
+    arguments = ["train", "--train", str(manifest), str(tmp_path / "data" / "machine.jsonl"), "--epochs", "1",
+                 "--features", "logmel", "--option", "units=16", "--option", "layers=1", "--option", "filters=8",
+                 "--cache-dir", str(tmp_path / "cache"), "--output", str(tmp_path / "run"), "--progress", "epoch",
+                 "--augment", "pitch", "noise", "--frequency-warp", "0.9", "1.1", "--source-share", "tones=0.5",
+                 "--agreed-labels-only"]
+    assert main(arguments) == 0
+    config = TrainConfig.load(tmp_path / "run" / "config.json")
+    assert [type(a).__name__ for a in config.augmentations] == ["PitchShift", "Noise"]
+    assert set(config.augmentations[1].babble_files) <= {str(tmp_path / "data" / f"{n}.wav")
+                                                          for n in ("low", "high", "top")}
+    assert (config.frequency_warp.min_factor, config.frequency_warp.max_factor) == (0.9, 1.1)
+    assert config.source_shares == {"tones": 0.5} and config.agreed_labels_only
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert len(list((tmp_path / "cache").iterdir())) == 3  # the plain, pitched and noisy copies
+    assert main(arguments[:-3] + ["--source-share", "nosuch=0.5", "--output", str(tmp_path / "other")]) == 2
