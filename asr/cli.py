@@ -46,7 +46,9 @@ def _add_train(commands) -> None:
                          help="fine-tune: start from this model folder's weights and normaliser "
                               "('default': the model shipped with asr), with a fresh learning-rate schedule")
     command.add_argument("--epochs", type=int, default=30)
-    command.add_argument("--learning-rate", type=float, default=1e-3)
+    command.add_argument("--learning-rate", type=float, default=1e-3, help="peak, after the warm-up (default 1e-3)")
+    command.add_argument("--warmup-epochs", type=float, default=1.0,
+                         help="linear warm-up to the peak, then cosine decay (default 1; a fraction is allowed)")
     command.add_argument("--max-frames", type=int, default=24_000, help="padded frames in one batch")
     command.add_argument("--speeds", type=float, nargs="+", default=[1.0], help="speed perturbation factors")
     command.add_argument("--noise-snr", type=float, nargs="*", default=[], help="noise perturbation SNRs in dB")
@@ -85,7 +87,7 @@ def _train(args: argparse.Namespace, extra: list[str]) -> int:
     init_from, architecture = _starting_model(args)
     config = TrainConfig(
         train_manifests=tuple(args.train), dev_manifests=tuple(args.dev), output=args.output, **architecture,
-        init_from=init_from, epochs=args.epochs, learning_rate=args.learning_rate,
+        init_from=init_from, epochs=args.epochs, learning_rate=args.learning_rate, warmup_epochs=args.warmup_epochs,
         max_frames=args.max_frames, speeds=tuple(args.speeds), noise_snr_db=tuple(args.noise_snr),
         augmentations=_augmentations(args.augment, args.train, seed=args.seed),
         frequency_warp=FrequencyWarp(*args.frequency_warp) if args.frequency_warp else None,
