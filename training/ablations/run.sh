@@ -3,7 +3,8 @@
 # manifest, same seed and schedule, one change each; the table is in training/RESULTS.md.
 #
 # Usage: training/ablations/run.sh NAME...   (names below; a finished ablation is skipped, a stopped one resumes)
-# Reads ../shared beside the checkout, or $ASR_SHARED. Writes runs/ablations/NAME.
+# Reads ../shared beside the checkout, or $ASR_SHARED. Writes runs/ablations/NAME. Runs the checkout's own asr
+# (python3 -m asr), so a copy of the repo (git worktree) can run them while the checkout changes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -30,5 +31,5 @@ for name in "$@"; do
   output="runs/ablations/${name}"
   resume=()
   [ -f "${output}/config.json" ] && resume=(--resume)
-  asr train "${common[@]}" "${extra[@]}" --output "${output}" "${resume[@]}"
+  python3 -m asr train "${common[@]}" "${extra[@]}" --output "${output}" "${resume[@]}"
 done
