@@ -14,6 +14,7 @@ stopped.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -22,6 +23,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -40,6 +42,7 @@ ESPEAK_WPM = 175  # words per minute: espeak-ng's default speaking rate, our rat
 ESPEAK_PITCH = 50  # espeak-ng's default pitch on its 0-99 scale, our pitch 1.0
 ESPEAK_PITCH_PER_OCTAVE = 72  # espeak-ng pitch steps per doubling of f0, measured on en-us (approximate)
 ENGINE_TIMEOUT = 120  # s: the longest one clip may take to synthesise
+SYNTHESIS_WINDOW = 8  # clips queued per job before their results are taken in order
 
 DEFAULT_VOICES = {
     # Every English accent of espeak-ng 1.51 (``espeak-ng --voices=en``, less the MBROLA voices, which need the
@@ -227,7 +230,7 @@ class SynthesisResult:
 
 
 def synthesize_corpus(text_file: str | PathLike, output_dir: str | PathLike, *,
-                      config: SynthesisConfig | None = None) -> SynthesisResult:
+                      config: SynthesisConfig | None = None, jobs: int = 1) -> SynthesisResult:
     """Speak the sentences of a text file into 16 kHz wav clips and write their manifest.
 
     Parameters
@@ -239,6 +242,9 @@ def synthesize_corpus(text_file: str | PathLike, output_dir: str | PathLike, *,
     config : SynthesisConfig, optional
         Engines, voices, rates, pitches, limits and the sentences to exclude;
         default ``SynthesisConfig()``.
+    jobs : int
+        Clips synthesised at once (engine processes running side by side).
+        The clips and the manifest are the same for any number.
 
     Returns
     -------
@@ -262,12 +268,14 @@ def synthesize_corpus(text_file: str | PathLike, output_dir: str | PathLike, *,
     3842
     """
     config = config or SynthesisConfig()
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     sentences, counts = _sentences(Path(text_file), config)
     for engine in config.engines:
         _check_engine(engine, config.voices[engine])
     clips = Path(output_dir) / CLIP_FOLDER
     clips.mkdir(parents=True, exist_ok=True)
-    utterances, made = _speak(sentences, config, clips)
+    utterances, made = _speak(sentences, config, clips, jobs=jobs)
     manifest = Path(output_dir) / MANIFEST_NAME
     write_manifest(utterances, manifest)
     return SynthesisResult(manifest=manifest, utterances=tuple(utterances), synthesised=made,
@@ -316,20 +324,32 @@ def _left_out(text: str, seen: set[str], exclude: frozenset[str]) -> str | None:
     return "duplicates" if text in seen else None
 
 
-def _speak(sentences: list[str], config: SynthesisConfig, clips: Path) -> tuple[list[Utterance], int]:
-    """The utterances of every sentence's renderings up to ``max_hours``, and how many clips were made."""
+def _speak(sentences: list[str], config: SynthesisConfig, clips: Path, *,
+           jobs: int) -> tuple[list[Utterance], int]:
+    """The utterances of every sentence's renderings up to ``max_hours``, and how many clips were made.
+
+    ``jobs`` threads each run one engine process at a time; results are taken
+    in sentence order, so the clips kept under ``max_hours`` do not depend on
+    ``jobs`` (the few made past the limit stay on disk for a longer rerun).
+    """
     utterances, made, seconds = [], 0, 0.0
     limit = math.inf if config.max_hours is None else config.max_hours * SECONDS_PER_HOUR
-    for sentence in sentences:
-        for rendering in _choose(sentence, config):
-            if seconds >= limit:
-                return utterances, made
-            utterance, new = _clip(sentence, rendering, clips)
-            utterances.append(utterance)
-            seconds += utterance.duration
-            made += new
-            if new and made % 100 == 0:
-                logger.info("synthesised %d clips, %.2f h in all", made, seconds / SECONDS_PER_HOUR)
+    work = ((sentence, rendering) for sentence in sentences for rendering in _choose(sentence, config))
+    with ThreadPoolExecutor(jobs) as pool:
+        while seconds < limit:
+            window = [pool.submit(_clip, sentence, rendering, clips)
+                      for sentence, rendering in itertools.islice(work, SYNTHESIS_WINDOW * jobs)]
+            if not window:
+                break
+            for future in window:
+                if seconds >= limit:
+                    break
+                utterance, new = future.result()
+                utterances.append(utterance)
+                seconds += utterance.duration
+                made += new
+                if new and made % 100 == 0:
+                    logger.info("synthesised %d clips, %.2f h in all", made, seconds / SECONDS_PER_HOUR)
     return utterances, made
 
 

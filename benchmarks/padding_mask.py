@@ -83,7 +83,10 @@ def _train_step_seconds(acoustic, table, utterances, normalizer) -> float:
     plan = BatchPlan(lengths=table.lengths[None], max_frames=12_000, sortagrad=False, seed=0)
     dataset = make_dataset([table], [alphabet.encode(u.text) for u in utterances], plan, normalizer=normalizer,
                            first_epoch=1)
-    step = tf.function(trainer.train_step, reduce_retracing=True)
+    step = tf.function(trainer.train_step, input_signature=[{  # one trace for every batch shape
+        "features": tf.TensorSpec([None, None, table.values.shape[1]], tf.float32),
+        "feature_lengths": tf.TensorSpec([None], tf.int32), "labels": tf.TensorSpec([None, None], tf.int32),
+        "label_lengths": tf.TensorSpec([None], tf.int32)}])
     batches = list(dataset.take(TRAIN_STEPS + 2))
     for batch in batches[:2]:
         step(batch)["loss"].numpy()

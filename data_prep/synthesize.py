@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="each engine's share, e.g. espeak-ng=2 flite=1 festival=1 (default: equal per voice)")
     parser.add_argument("--variants", type=int, default=1, help="renderings per sentence (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the choice of voice, rate and pitch")
+    parser.add_argument("--jobs", type=int, default=1, help="clips synthesised at once (default 1; the output is "
+                                                             "the same for any number)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         config = SynthesisConfig(engines=tuple(args.engines), max_sentences=args.max_sentences, seed=args.seed,
                                  max_hours=args.max_hours, variants=args.variants, engine_weights=weights,
                                  exclude=read_exclude_sentences(args.exclude_manifest))
-        result = synthesize_corpus(args.text, args.output_dir, config=config)
+        result = synthesize_corpus(args.text, args.output_dir, config=config, jobs=args.jobs)
     except (AsrError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -122,6 +122,18 @@ def test_a_rerun_reuses_the_clips_already_made(tmp_path, text_file):
     assert len({(u.extra["rate"], u.extra["pitch"]) for u in second.utterances if u.text == "birds sing at dawn"}) == 2
 
 
+def test_parallel_jobs_make_the_same_clips_and_manifest(tmp_path, text_file):
+    _engine("espeak-ng")
+    config = SynthesisConfig(engines=("espeak-ng",), voices={"espeak-ng": ("en-us", "en-gb")}, variants=2)
+    alone = synthesize_corpus(text_file, tmp_path / "one", config=config)
+    together = synthesize_corpus(text_file, tmp_path / "three", config=config, jobs=3)
+    assert [(u.audio_filepath.name, u.text, u.extra) for u in together.utterances] == \
+        [(u.audio_filepath.name, u.text, u.extra) for u in alone.utterances]
+    assert together.synthesised == alone.synthesised == 8
+    with pytest.raises(ValueError, match="jobs"):
+        synthesize_corpus(text_file, tmp_path / "none", config=config, jobs=0)
+
+
 def test_excluded_sentences_from_manifests_are_never_spoken(tmp_path, text_file):
     _engine("flite")
     clip = write_audio(tmp_path / "dev.wav", tone(0.5), 16_000)
