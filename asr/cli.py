@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import logging
 import random
 import sys
 from pathlib import Path
 
 from asr import __version__
 from asr.errors import AsrError
+from asr.verbosity import set_verbosity
 
 BABBLE_FILES = 200  # training clips that asr train --augment noise mixes into babble
 
@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command."""
     parser = argparse.ArgumentParser(prog="asr", description="CTC speech recognition: train, transcribe, evaluate.")
     parser.add_argument("--version", action="version", version=f"asr {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debugging detail, and the start-up lines of TensorFlow, CUDA and pyctcdecode")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
     _add_average(commands)
@@ -221,6 +222,7 @@ def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
     from dataclasses import replace
 
     from asr import tuning
+    from asr.model_folder import read_decoding, write_decoding
     from asr.transcriber import load_model
 
     if args.store_beam_width is not None and args.store_beam_width < 1:
@@ -229,11 +231,10 @@ def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
         tuning.install_language_model(args.model, args.lm)
     grid = {key: value for key, value in (("alphas", args.alphas), ("betas", args.betas)) if value}
     result = tuning.tune_lm_weights(load_model(args.model), args.manifest, beam_width=args.beam_width, **grid)
-    settings = replace(tuning.read_decoding(args.model), alpha=result.alpha, beta=result.beta,
-                       tuned_on=list(args.manifest))
+    settings = replace(read_decoding(args.model), alpha=result.alpha, beta=result.beta, tuned_on=args.manifest)
     if args.store_beam_width is not None:
         settings = replace(settings, beam_width=args.store_beam_width)
-    tuning.write_decoding(args.model, settings)
+    write_decoding(args.model, settings)
     print(json.dumps({"alpha": result.alpha, "beta": result.beta, "wer": result.wer, "cer": result.cer}))
     return 0
 
@@ -424,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``asr`` command; return the exit code (0 ok, 1 failure, 2 usage)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    set_verbosity(args.verbose)
     if args.command is None:
         parser.print_help()
         return 2

@@ -32,8 +32,9 @@ import abc
 import json
 import math
 import numbers
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from os import PathLike
 from pathlib import Path
 from typing import NamedTuple
@@ -42,12 +43,13 @@ import numpy as np
 
 from asr.alignment import best_path, path_confidence, path_words, word_confidence
 from asr.alphabet import Alphabet
+from asr.files import write_text_atomically
 from asr.text import normalize_text
 
 DECODER_KINDS = ("greedy", "beam", "lm", "beam_tf")
-DEFAULT_BEAM_WIDTH = 100  # prefixes kept per frame (pyctcdecode's default)
+DEFAULT_BEAM_WIDTH = 64  # prefixes kept per frame by a model not yet tuned (pyctcdecode's default is 100)
 DEFAULT_ALPHA = 0.5  # weight of ln P_lm in the score (pyctcdecode's default; to be tuned on dev data)
-DEFAULT_BETA = 1.5  # score bonus per word, natural log (pyctcdecode's default)
+DEFAULT_BETA = 1.0  # score bonus per word, natural log, until tuned (pyctcdecode's default is 1.5)
 DEFAULT_HOTWORD_WEIGHT = 10.0  # bonus per hotword, natural-log units (pyctcdecode's default)
 DEFAULT_BEAM_PRUNE_LOGP = -10.0  # drop prefixes this far below the best (pyctcdecode's default)
 DEFAULT_TOKEN_MIN_LOGP = -5.0  # skip classes below this log-probability in a frame unless best (pyctcdecode's)
@@ -99,42 +101,123 @@ class Hypothesis:
 
 @dataclass(frozen=True)
 class DecoderConfig:
-    """Which decoder, and its options; saved as JSON beside a model.
+    """Which decoder, and its options; a model folder keeps its own in ``decoding.json``.
+
+    Saved as JSON (:meth:`save`), the paths of the language model and its
+    unigrams are written relative to the file's folder when they lie inside
+    it, and read back (:meth:`load`) relative to it, so a model folder can be
+    moved. In a model folder, ``kind`` is the decoder used when none is asked
+    for, and the other kinds take their options from the same config
+    (:meth:`for_kind`).
 
     Examples
     --------
     >>> DecoderConfig(kind="beam", beam_width=16).kind
     'beam'
+    >>> DecoderConfig(kind="lm", lm_path="lm/lm.bin").for_kind("beam").lm_path is None
+    True
     """
 
     kind: str = "greedy"  # one of DECODER_KINDS
     beam_width: int = DEFAULT_BEAM_WIDTH  # prefixes kept per frame (beam, lm, beam_tf)
     lm_path: str | None = None  # KenLM model file or `asr lm build` folder (lm only)
+    unigrams: str | None = None  # the LM's words, one a line (lm only); default: unigrams.txt beside the model
     alpha: float = DEFAULT_ALPHA  # LM weight (lm only)
     beta: float = DEFAULT_BETA  # per-word bonus (lm only)
     hotword_weight: float = DEFAULT_HOTWORD_WEIGHT  # bonus per hotword occurrence (beam, lm)
     beam_prune_logp: float = DEFAULT_BEAM_PRUNE_LOGP  # prune prefixes this far below the best (beam, lm)
     token_min_logp: float = DEFAULT_TOKEN_MIN_LOGP  # classes below this are not expanded (beam, lm)
+    tuned_on: tuple[str, ...] = ()  # dev manifests alpha and beta were tuned on (`asr lm tune`)
 
     def __post_init__(self):
-        if self.kind not in DECODER_KINDS:
-            raise ValueError(f"decoder kind must be one of {DECODER_KINDS}, got {self.kind!r}")
-        if self.beam_width < 1:
-            raise ValueError(f"beam_width must be at least 1, got {self.beam_width}")
-        if (self.kind == "lm") != (self.lm_path is not None):
-            raise ValueError(f"lm_path is needed by kind 'lm' and only by it; got kind {self.kind!r} "
-                             f"with lm_path={self.lm_path!r}")
-        if self.lm_path is not None:
-            object.__setattr__(self, "lm_path", str(self.lm_path))
+        _check_config(self)
+        for name in _PATHS:
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, os.fspath(getattr(self, name)))
+        object.__setattr__(self, "tuned_on", tuple(self.tuned_on))
 
-    def save(self, path: str | PathLike) -> None:
-        """Write the config as JSON."""
-        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+    def for_kind(self, kind: str, **changes) -> DecoderConfig:
+        """The same options for a decoder of another kind: the language model kept for ``lm`` only.
+
+        ``changes`` replace fields as in :func:`dataclasses.replace`.
+        """
+        without_lm = {} if kind == "lm" else {"lm_path": None, "unigrams": None}
+        return replace(self, kind=kind, **{**without_lm, **changes})
+
+    def to_dict(self, *, folder: str | PathLike | None = None) -> dict:
+        """Plain values for JSON; paths inside ``folder`` written relative to it, others absolute."""
+        values = asdict(self)
+        values["tuned_on"] = list(self.tuned_on)
+        if folder is not None:
+            for name in _PATHS:
+                values[name] = None if values[name] is None else _path_for(values[name], folder)
+        return values
 
     @classmethod
-    def load(cls, path: str | PathLike) -> "DecoderConfig":
-        """Read a config written by :meth:`save`."""
-        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+    def from_dict(cls, values: Mapping, *, folder: str | PathLike | None = None) -> DecoderConfig:
+        """A config from :meth:`to_dict`'s values; relative paths taken as relative to ``folder``.
+
+        The older ``decoding.json`` form is read too: ``lm`` for ``lm_path``, and
+        no ``kind``, which means ``lm`` when a language model is named, else ``beam``.
+        An empty mapping is therefore what a model folder without ``decoding.json`` decodes with.
+
+        Raises
+        ------
+        TypeError
+            On a setting that is not a field.
+        ValueError
+            On a value that is not allowed (see the field comments).
+        """
+        values = dict(values)
+        if "lm" in values:
+            if "lm_path" in values:
+                raise ValueError("give the language model as lm_path or lm (the older name), not both")
+            values["lm_path"] = values.pop("lm")
+        values.setdefault("kind", "lm" if values.get("lm_path") is not None else "beam")
+        if folder is not None:
+            for name in _PATHS:
+                if isinstance(values.get(name), str):
+                    values[name] = os.fspath(Path(folder) / values[name])
+        return cls(**values)
+
+    def save(self, path: str | PathLike) -> None:
+        """Write the config as JSON, atomically; paths inside the file's folder written relative to it."""
+        text = json.dumps(self.to_dict(folder=Path(path).parent), indent=2) + "\n"
+        write_text_atomically(path, text)
+
+    @classmethod
+    def load(cls, path: str | PathLike) -> DecoderConfig:
+        """Read a config written by :meth:`save` (or an older ``decoding.json``)."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")), folder=Path(path).parent)
+
+
+_PATHS = ("lm_path", "unigrams")  # DecoderConfig's file fields, relative to the folder of a saved config
+_NUMBERS = ("alpha", "beta", "hotword_weight", "beam_prune_logp", "token_min_logp")  # its real-valued fields
+
+
+def _check_config(config: DecoderConfig) -> None:
+    """Each field of a DecoderConfig must hold a value it allows; ValueError says which and what came."""
+    if config.kind not in DECODER_KINDS:
+        raise ValueError(f"decoder kind must be one of {DECODER_KINDS}, got {config.kind!r}")
+    if not isinstance(config.beam_width, int) or isinstance(config.beam_width, bool) or config.beam_width < 1:
+        raise ValueError(f"beam_width must be at least 1 (a whole number), got {config.beam_width!r}")
+    if (config.kind == "lm") != (config.lm_path is not None):
+        raise ValueError(f"lm_path is needed by kind 'lm' and only by it; got kind {config.kind!r} "
+                         f"with lm_path={config.lm_path!r}")
+    if config.unigrams is not None and config.lm_path is None:
+        raise ValueError(f"unigrams belong to a language model; got unigrams={config.unigrams!r} without lm_path")
+    for name in _NUMBERS:
+        value = getattr(config, name)
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+    if not isinstance(config.tuned_on, (list, tuple)) or not all(isinstance(m, str) for m in config.tuned_on):
+        raise ValueError(f"tuned_on must be a list of manifest paths, got {config.tuned_on!r}")
+
+
+def _path_for(path: str, folder: str | PathLike) -> str:
+    """``path`` relative to ``folder`` when inside it (with ``/``), else absolute."""
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(path)
 
 
 class _Beam(NamedTuple):
@@ -286,8 +369,7 @@ class PrefixBeamDecoder(Decoder):
 
     supports_hotwords = True
 
-    def __init__(self, config: DecoderConfig, alphabet: Alphabet, *,
-                 unigrams: Iterable[str] | str | PathLike | None = None):
+    def __init__(self, config: DecoderConfig, alphabet: Alphabet, *, unigrams: Iterable[str] | None = None):
         super().__init__(config, alphabet)
         self._decoder = _build_pyctcdecode(config, alphabet, unigrams)
 
@@ -379,15 +461,19 @@ def build_decoder(kind: str = "greedy", *, alphabet: Alphabet = Alphabet(), beam
     >>> build_decoder("beam", beam_width=8).config.beam_width
     8
     """
-    config = DecoderConfig(kind=kind, beam_width=beam_width, lm_path=None if lm_path is None else str(lm_path),
+    words_file = unigrams if isinstance(unigrams, (str, PathLike)) else None
+    config = DecoderConfig(kind=kind, beam_width=beam_width, lm_path=lm_path, unigrams=words_file,
                            alpha=alpha, beta=beta, hotword_weight=hotword_weight,
                            beam_prune_logp=beam_prune_logp, token_min_logp=token_min_logp)
-    return decoder_from_config(config, alphabet=alphabet, unigrams=unigrams)
+    return decoder_from_config(config, alphabet=alphabet, unigrams=None if words_file else unigrams)
 
 
 def decoder_from_config(config: DecoderConfig, *, alphabet: Alphabet = Alphabet(),
-                        unigrams: Iterable[str] | str | PathLike | None = None) -> Decoder:
-    """Make the decoder a :class:`DecoderConfig` describes (see :func:`build_decoder`)."""
+                        unigrams: Iterable[str] | None = None) -> Decoder:
+    """Make the decoder a :class:`DecoderConfig` describes (see :func:`build_decoder`).
+
+    ``unigrams``, the LM's words in memory, take the place of ``config.unigrams``.
+    """
     if config.kind == "greedy":
         return GreedyDecoder(config, alphabet)
     if config.kind == "beam_tf":
@@ -495,7 +581,7 @@ def _spans_fit(spans: list[tuple[str, int, int]], text: str, frames: int) -> boo
     return all(0 <= a <= b for a, b in zip([0] + edges, edges + [frames])) and all(s < e for _, s, e in spans)
 
 
-def _build_pyctcdecode(config: DecoderConfig, alphabet: Alphabet, unigrams: Iterable[str] | str | PathLike | None):
+def _build_pyctcdecode(config: DecoderConfig, alphabet: Alphabet, unigrams: Iterable[str] | None):
     """pyctcdecode's decoder for our labels, with the KenLM model when ``config`` names one."""
     try:
         from pyctcdecode import build_ctcdecoder
@@ -507,17 +593,15 @@ def _build_pyctcdecode(config: DecoderConfig, alphabet: Alphabet, unigrams: Iter
     return _build_lm_decoder(build_ctcdecoder, config, alphabet, unigrams)
 
 
-def _build_lm_decoder(build_ctcdecoder, config: DecoderConfig, alphabet: Alphabet,
-                      unigrams: Iterable[str] | str | PathLike | None):
-    """pyctcdecode with KenLM: the model file, its unigrams, alpha and beta."""
+def _build_lm_decoder(build_ctcdecoder, config: DecoderConfig, alphabet: Alphabet, unigrams: Iterable[str] | None):
+    """pyctcdecode with KenLM: the model file, its unigrams (given, named, or beside it), alpha and beta."""
     from asr.errors import LanguageModelError
     from asr.lm import load_unigrams, resolve_model
 
     model, unigrams_file = resolve_model(config.lm_path)
     if unigrams is None:
-        unigrams = unigrams_file
-    if isinstance(unigrams, (str, PathLike)):
-        unigrams = load_unigrams(unigrams)
+        words_file = config.unigrams or unigrams_file
+        unigrams = None if words_file is None else load_unigrams(words_file)
     try:
         return build_ctcdecoder(alphabet.labels, kenlm_model_path=str(model),
                                 unigrams=None if unigrams is None else list(unigrams),

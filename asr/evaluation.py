@@ -165,8 +165,8 @@ def score(utterances: Sequence[Utterance], hypotheses: Sequence[str], errors: Se
 
 
 def default_decoder(transcriber: Transcriber) -> str:
-    """``lm`` when the model folder has a language model, else ``beam``."""
-    return "lm" if transcriber.folder.lm_path is not None else "beam"
+    """The kind the model folder's ``decoding.json`` names (older folders: ``lm`` if they have an LM, else ``beam``)."""
+    return transcriber.folder.decoding.kind
 
 
 def manifest_name(path: str | PathLike) -> str:

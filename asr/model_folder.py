@@ -4,8 +4,9 @@ A model folder (written by :func:`asr.training.train`) holds ``model.keras``
 (the acoustic model, loaded in Keras' safe mode: no Lambda code, no pickles),
 ``config.json`` (the training config, whose ``features`` rebuild the exact
 feature pipeline), ``normalizer.json`` and ``alphabet.json``. Optionally it
-holds a language model under ``lm/`` and tuned decoder settings in
-``decoding.json``.
+holds a language model under ``lm/`` and its decoder settings, a
+:class:`asr.decoders.DecoderConfig`, in ``decoding.json`` (paths relative to
+the folder); without that file it decodes with ``beam`` and the defaults.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -23,24 +24,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from asr.alphabet import Alphabet  # noqa: E402
+from asr.decoders import DecoderConfig  # noqa: E402
 from asr.errors import ModelError  # noqa: E402
 from asr.features import FeatureConfig, Normalizer  # noqa: E402
 from asr.models import time_stride  # noqa: E402
 
 REQUIRED_FILES = ("model.keras", "config.json", "normalizer.json", "alphabet.json")
+DECODING_FILE = "decoding.json"  # the folder's DecoderConfig, optional
 DEFAULT_MODEL = "default_model"  # folder inside the package
-
-
-@dataclass(frozen=True)
-class DecodingSettings:
-    """Decoder settings stored with a model (``decoding.json``), tuned on dev data."""
-
-    alpha: float = 0.5  # language-model weight
-    beta: float = 1.0  # word insertion bonus
-    beam_width: int = 64  # hypotheses kept per frame
-    lm: str | None = None  # KenLM model, relative to the model folder
-    unigrams: str | None = None  # word list for pyctcdecode, relative to the model folder
-    tuned_on: list = field(default_factory=list)  # manifests the values were tuned on
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,23 +43,13 @@ class ModelFolder:
     features: FeatureConfig
     normalizer: Normalizer
     alphabet: Alphabet
-    decoding: DecodingSettings
+    decoding: DecoderConfig  # its paths resolved against ``path``
     config: dict
 
     @property
     def frame_seconds(self) -> float:
         """Seconds of audio per output frame of the acoustic model."""
         return self.features.hop_ms / 1000 * time_stride(self.acoustic)
-
-    @property
-    def lm_path(self) -> Path | None:
-        """The language model file, if the folder has one."""
-        return self.path / self.decoding.lm if self.decoding.lm else None
-
-    @property
-    def unigrams_path(self) -> Path | None:
-        """The unigram list for the language model, if the folder has one."""
-        return self.path / self.decoding.unigrams if self.decoding.unigrams else None
 
 
 def default_model_path() -> Path:
@@ -98,7 +79,7 @@ def load_model_folder(path: str | PathLike | None = None) -> ModelFolder:
     acoustic = _load_acoustic(path / "model.keras")
     normalizer = _load_part(Normalizer.load, path / "normalizer.json")
     alphabet = _load_part(Alphabet.load, path / "alphabet.json")
-    decoding = _load_decoding(path / "decoding.json")
+    decoding = read_decoding(path)
     _check_consistent(path, acoustic, features, normalizer, alphabet)
     return ModelFolder(path=path, acoustic=acoustic, features=features, normalizer=normalizer, alphabet=alphabet,
                        decoding=decoding, config=config)
@@ -133,15 +114,29 @@ def _load_part(loader, path: Path):
         raise ModelError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
 
 
-def _load_decoding(path: Path) -> DecodingSettings:
-    """Tuned decoder settings, or the defaults when the folder has none."""
-    if not path.is_file():
-        return DecodingSettings()
-    values = _read_json(path)
+def read_decoding(folder: str | PathLike) -> DecoderConfig:
+    """A model folder's decoder settings (``decoding.json``), its paths resolved against the folder.
+
+    Older files (``lm`` for ``lm_path``, no ``kind``) are read as well; a
+    folder without the file gets ``DecoderConfig.from_dict({})``: ``beam``
+    with the default options.
+
+    Raises
+    ------
+    ModelError
+        If the file is not a JSON object of decoder settings; the message names it.
+    """
+    path = Path(folder) / DECODING_FILE
+    values = _read_json(path) if path.is_file() else {}
     try:
-        return DecodingSettings(**values)
-    except TypeError as error:
+        return DecoderConfig.from_dict(values, folder=folder)
+    except (TypeError, ValueError) as error:
         raise ModelError(f"{path}: unexpected decoder settings ({error})") from error
+
+
+def write_decoding(folder: str | PathLike, config: DecoderConfig) -> None:
+    """Store decoder settings as the folder's ``decoding.json`` (atomically, paths relative to the folder)."""
+    config.save(Path(folder) / DECODING_FILE)
 
 
 def _check_consistent(path: Path, acoustic, features: FeatureConfig, normalizer: Normalizer,

@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from asr.audio import audio_duration, load_audio, stream_audio  # noqa: E402
-from asr.decoders import Word, build_decoder  # noqa: E402
+from asr.decoders import Word, decoder_from_config  # noqa: E402
 from asr.features import compute_features  # noqa: E402
 from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
 from asr.models import output_length  # noqa: E402
@@ -75,20 +75,19 @@ class Transcriber:
         return self.folder.features.sample_rate
 
     def decoder(self, kind: str = "lm", *, beam_width: int | None = None):
-        """The decoder of a kind (greedy, beam, lm), built once and kept."""
+        """The decoder of a kind (greedy, beam, lm) with the folder's settings, built once and kept.
+
+        ``beam_width`` replaces the folder's (``decoding.beam_width``).
+        """
         if kind not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {kind!r}")
         settings = self.folder.decoding
-        width = beam_width or settings.beam_width
-        key = (kind, width)
+        if kind == "lm" and settings.lm_path is None:
+            raise ValueError(f"{self.folder.path}: this model has no language model; use decoder='beam'")
+        key = (kind, beam_width or settings.beam_width)
         if key not in self._decoders:
-            options = {}
-            if kind == "lm":
-                if self.folder.lm_path is None:
-                    raise ValueError(f"{self.folder.path}: this model has no language model; use decoder='beam'")
-                options = {"lm_path": self.folder.lm_path, "unigrams": self.folder.unigrams_path,
-                           "alpha": settings.alpha, "beta": settings.beta}
-            self._decoders[key] = build_decoder(kind, alphabet=self.folder.alphabet, beam_width=width, **options)
+            config = settings.for_kind(kind, beam_width=key[1])
+            self._decoders[key] = decoder_from_config(config, alphabet=self.folder.alphabet)
         return self._decoders[key]
 
     def log_probs(self, samples: np.ndarray) -> np.ndarray:

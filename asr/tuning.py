@@ -8,20 +8,18 @@ lowest WER (CER breaking ties) is stored in the model folder's
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
-from asr.decoders import build_decoder
+from asr.decoders import DecoderConfig, decoder_from_config
 from asr.errors import AudioError
-from asr.files import write_text_atomically
 from asr.manifest import read_manifest
 from asr.metrics import error_rates
-from asr.model_folder import DecodingSettings
+from asr.model_folder import read_decoding, write_decoding
 from asr.transcriber import Transcriber
 
 logger = logging.getLogger(__name__)
@@ -63,14 +61,15 @@ def tune_lm_weights(transcriber: Transcriber, manifests: Sequence[str | PathLike
     TuningResult
     """
     folder = transcriber.folder
-    if folder.lm_path is None:
+    if folder.decoding.lm_path is None:
         raise ValueError(f"{folder.path}: the model has no language model to tune (pass an LM with --lm)")
     references, scores = _dev_scores(transcriber, manifests)
     grid = []
     for alpha in alphas:
         for beta in betas:
-            decoder = build_decoder("lm", alphabet=folder.alphabet, beam_width=beam_width or folder.decoding.beam_width,
-                                    lm_path=folder.lm_path, unigrams=folder.unigrams_path, alpha=alpha, beta=beta)
+            config = folder.decoding.for_kind("lm", beam_width=beam_width or folder.decoding.beam_width,
+                                              alpha=alpha, beta=beta)
+            decoder = decoder_from_config(config, alphabet=folder.alphabet)
             hypotheses = [decoder.decode(s, frame_seconds=folder.frame_seconds).text for s in scores]
             rates = error_rates(references, hypotheses)
             grid.append({"alpha": alpha, "beta": beta, "wer": rates.wer, "cer": rates.cer})
@@ -92,10 +91,11 @@ def _dev_scores(transcriber: Transcriber, manifests) -> tuple[list[str], list]:
     return references, transcriber.log_probs_batch(samples)
 
 
-def install_language_model(model_folder: str | PathLike, lm_folder: str | PathLike) -> DecodingSettings:
+def install_language_model(model_folder: str | PathLike, lm_folder: str | PathLike) -> DecoderConfig:
     """Copy an ``asr lm build`` folder's binary model and unigrams into a model folder's ``lm/``.
 
-    Returns the folder's decoding settings pointing at them (also written to ``decoding.json``).
+    Returns the folder's decoder settings, now of kind ``lm`` and pointing at
+    them (also written to its ``decoding.json``).
     """
     model_folder, lm_folder = Path(model_folder), Path(lm_folder)
     binary = lm_folder / "lm.bin" if (lm_folder / "lm.bin").is_file() else lm_folder / "lm.arpa"
@@ -104,20 +104,10 @@ def install_language_model(model_folder: str | PathLike, lm_folder: str | PathLi
     target = model_folder / LM_FOLDER
     target.mkdir(exist_ok=True)
     shutil.copyfile(binary, target / binary.name)
-    settings = replace(read_decoding(model_folder), lm=f"{LM_FOLDER}/{binary.name}", unigrams=None)
+    unigrams = None
     if (lm_folder / "unigrams.txt").is_file():
-        shutil.copyfile(lm_folder / "unigrams.txt", target / "unigrams.txt")
-        settings = replace(settings, unigrams=f"{LM_FOLDER}/unigrams.txt")
+        unigrams = target / "unigrams.txt"
+        shutil.copyfile(lm_folder / "unigrams.txt", unigrams)
+    settings = read_decoding(model_folder).for_kind("lm", lm_path=target / binary.name, unigrams=unigrams)
     write_decoding(model_folder, settings)
     return settings
-
-
-def read_decoding(model_folder: str | PathLike) -> DecodingSettings:
-    """A folder's decoding settings, or the defaults."""
-    path = Path(model_folder) / "decoding.json"
-    return DecodingSettings(**json.loads(path.read_text())) if path.is_file() else DecodingSettings()
-
-
-def write_decoding(model_folder: str | PathLike, settings: DecodingSettings) -> None:
-    """Write ``decoding.json`` atomically."""
-    write_text_atomically(Path(model_folder) / "decoding.json", json.dumps(asdict(settings), indent=2) + "\n")

@@ -76,10 +76,11 @@ def from_model(folder_path: Path, manifest_paths: list[Path], *,
     folder = transcriber.folder
     utterances = [u for path in manifest_paths for u in list(read_manifest(path))[:limit]]
     scores = transcriber.log_probs_batch([transcriber.load(u.audio_filepath) for u in utterances])
+    settings = folder.decoding
     lm = {}
-    if folder.lm_path is not None:
-        lm = {"lm_path": str(folder.lm_path), "unigrams": folder.unigrams_path, "alpha": folder.decoding.alpha,
-              "beta": folder.decoding.beta}
+    if settings.lm_path is not None:
+        lm = {"lm_path": settings.lm_path, "unigrams": settings.unigrams, "alpha": settings.alpha,
+              "beta": settings.beta}
     return scores, [u.text for u in utterances], folder.frame_seconds, lm
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -237,8 +239,12 @@ def test_hotwords_must_be_a_list_and_need_a_beam_decoder(decoders):
 @pytest.mark.parametrize(("options", "message"), [
     ({"kind": "viterbi"}, "decoder kind must be one of"),
     ({"kind": "beam", "beam_width": 0}, "beam_width must be at least 1"),
+    ({"kind": "beam", "beam_width": 8.5}, "beam_width must be at least 1"),
     ({"kind": "lm"}, "lm_path is needed by kind 'lm'"),
     ({"kind": "beam", "lm_path": "lm.bin"}, "only by it"),
+    ({"kind": "beam", "unigrams": "words.txt"}, "unigrams belong to a language model"),
+    ({"kind": "beam", "alpha": "high"}, "alpha must be a number"),
+    ({"kind": "beam", "tuned_on": "dev.jsonl"}, "tuned_on must be a list"),
 ])
 def test_bad_config_says_what_was_expected(options, message):
     with pytest.raises(ValueError, match=message):
@@ -246,9 +252,47 @@ def test_bad_config_says_what_was_expected(options, message):
 
 
 def test_config_round_trips_through_json(tmp_path):
-    config = DecoderConfig(kind="lm", beam_width=32, lm_path=tmp_path / "lm.bin", alpha=0.7, beta=2.0)
+    config = DecoderConfig(kind="lm", beam_width=32, lm_path=tmp_path / "lm.bin", alpha=0.7, beta=2.0,
+                           tuned_on=["dev.jsonl"])
     config.save(tmp_path / "decoder.json")
     assert DecoderConfig.load(tmp_path / "decoder.json") == config
+
+
+def test_saved_paths_are_relative_to_the_config_folder(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    config = DecoderConfig(kind="lm", lm_path=folder / "lm" / "lm.bin", unigrams=tmp_path / "words.txt")
+    config.save(folder / "decoding.json")
+    saved = json.loads((folder / "decoding.json").read_text())
+    assert saved["lm_path"] == "lm/lm.bin"  # inside the folder: moves with it
+    assert saved["unigrams"] == str(tmp_path / "words.txt")  # outside: absolute
+    moved = tmp_path / "moved"
+    folder.rename(moved)
+    assert DecoderConfig.load(moved / "decoding.json").lm_path == str(moved / "lm" / "lm.bin")
+
+
+@pytest.mark.parametrize(("older", "expected"), [
+    ({}, DecoderConfig(kind="beam")),  # a model folder without decoding.json
+    ({"beam_width": 8}, DecoderConfig(kind="beam", beam_width=8)),
+    ({"alpha": 0.8, "beta": 2.0, "beam_width": 128, "lm": "lm/lm.bin", "unigrams": "lm/unigrams.txt",
+      "tuned_on": ["dev.jsonl"]},
+     DecoderConfig(kind="lm", beam_width=128, lm_path="m/lm/lm.bin", unigrams="m/lm/unigrams.txt", alpha=0.8,
+                   beta=2.0, tuned_on=("dev.jsonl",))),
+])
+def test_an_older_decoding_json_reads_as_before(older, expected):
+    assert DecoderConfig.from_dict(older, folder="m") == expected
+
+
+def test_both_names_of_the_language_model_are_refused():
+    with pytest.raises(ValueError, match="not both"):
+        DecoderConfig.from_dict({"lm": "a.bin", "lm_path": "b.bin"})
+
+
+def test_another_kind_keeps_the_options_but_the_language_model():
+    config = DecoderConfig(kind="lm", lm_path="lm.bin", unigrams="words.txt", alpha=0.8, beam_width=128)
+    beam = config.for_kind("beam", beam_width=8)
+    assert (beam.kind, beam.lm_path, beam.unigrams, beam.alpha, beam.beam_width) == ("beam", None, None, 0.8, 8)
+    assert beam.for_kind("lm", lm_path="lm.bin", unigrams="words.txt", beam_width=128) == config
 
 
 def test_missing_language_model_is_reported(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,10 +23,10 @@ def test_the_bundled_model_is_small():
 def test_it_loads_with_no_path_and_carries_a_tuned_language_model():
     import asr
 
-    transcriber = asr.load_model()
-    assert transcriber.folder.lm_path is not None and transcriber.folder.lm_path.is_file()
-    assert transcriber.folder.unigrams_path.is_file()
-    assert transcriber.folder.decoding.tuned_on, "alpha and beta were tuned on dev data"
+    decoding = asr.load_model().folder.decoding
+    assert decoding.kind == "lm" and Path(decoding.lm_path).is_file() and Path(decoding.unigrams).is_file()
+    assert decoding.tuned_on, "alpha and beta were tuned on dev data"
+    assert (decoding.alpha, decoding.beta, decoding.beam_width) == (0.8, 2.0, 128)  # as tuned (training/RESULTS.md)
 
 
 @pytest.mark.slow

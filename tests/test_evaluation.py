@@ -115,6 +115,7 @@ def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, 
     assert (decoding["alpha"], decoding["beta"]) == (best["alpha"], best["beta"])
     assert decoding["alpha"] in (0.5, 1.0) and decoding["beta"] in (0, 1)
     assert decoding["beam_width"] == 12
-    assert decoding["tuned_on"] == [str(manifest)] and (model / decoding["lm"]).is_file()
+    assert decoding["tuned_on"] == [str(manifest)] and decoding["kind"] == "lm"
+    assert decoding["lm_path"] == "lm/lm.bin" and (model / decoding["lm_path"]).is_file()  # relative to the folder
     assert main(["evaluate", str(manifest), "--model", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["decoder"] == "lm"
