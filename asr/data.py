@@ -383,7 +383,7 @@ def apply_spec_augment(features: tf.Tensor, lengths: tf.Tensor, config: SpecAugm
 
     Time masks leave each utterance's last frame alone: the models take the
     last frame that is not all zeros for the end of the utterance
-    (:class:`asr.models.PaddingMask`).
+    (:class:`asr.models.ReverseUtterances`).
 
     Parameters
     ----------

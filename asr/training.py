@@ -47,7 +47,7 @@ from asr.files import atomic_path, ensure_room, remove_temporaries, write_text_a
 from asr.manifest import Utterance, read_manifest  # noqa: E402
 from asr.metrics import error_rates  # noqa: E402
 from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
-from asr.models import build_model, output_length  # noqa: E402
+from asr.models import build_model, copy_weights, output_length  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         acoustic = build_model(config.model, input_dim=config.features.dim, num_classes=alphabet.num_classes,
                                **config.model_options)
         if start is not None:
-            acoustic.set_weights(start.acoustic.get_weights())
+            copy_weights(start.acoustic, acoustic)
             logger.info("starting from the weights of %s", start.path)
     plan = BatchPlan(lengths=_alignable_lengths(train_split, acoustic), max_frames=config.max_frames,
                      max_batch=config.max_batch, sortagrad=config.sortagrad, seed=config.seed,

@@ -1,8 +1,9 @@
-"""What the padding mask costs and changes: the bundled model's weights with and without it, on the dev manifests.
+"""What the padding handling costs and changes: the bundled model's weights in its saved form and in today's.
 
-Both models hold the same weights: the bundled model as it was saved (no mask,
-``same`` convolution padding) and the same weights in today's masked
-``cnn_bigru``. For each the script measures greedy WER/CER per dev manifest,
+Both models hold the same weights: the bundled model as it was saved (Keras
+``Bidirectional`` GRUs that read the padding backwards, ``same`` convolution
+padding) and the same weights in today's ``cnn_bigru``, whose backward GRUs
+start at each utterance's own end (:func:`asr.models.copy_weights`). For each the script measures greedy WER/CER per dev manifest,
 the time to score every dev utterance in padded batches, the time of training
 steps on the same batches, and how far an utterance's log-probabilities move
 between being scored alone and in a padded batch. Writes a Markdown table and
@@ -28,7 +29,7 @@ from asr.data import BatchPlan, cached_features, make_dataset
 from asr.manifest import read_manifest
 from asr.metrics import error_rates
 from asr.model_folder import default_model_path, load_model_folder
-from asr.models import build_model, output_length
+from asr.models import build_model, copy_weights, output_length
 from asr.training import greedy_transcripts
 
 HERE = Path(__file__).resolve().parent
@@ -43,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default="cache/features")
     args = parser.parse_args(argv)
     folder = load_model_folder(args.model)
-    masked = build_model(folder.config["model"], input_dim=folder.features.dim, **folder.config["model_options"])
-    masked.set_weights(folder.acoustic.get_weights())
+    today = build_model(folder.config["model"], input_dim=folder.features.dim, **folder.config["model_options"])
+    copy_weights(folder.acoustic, today)
     utterances, names = [], []
     for manifest in args.dev:
         read = read_manifest(manifest)
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         names.extend([Path(manifest).stem] * len(read))
     table = cached_features(utterances, folder.features, cache_dir=args.cache_dir)
     rows = [measure(label, acoustic, table, utterances, names, folder.normalizer)
-            for label, acoustic in (("without mask (as saved)", folder.acoustic), ("with mask", masked))]
+            for label, acoustic in (("as saved (padding read backwards)", folder.acoustic),
+                                    ("today's (each utterance reversed in place)", today))]
     (HERE / "padding_mask.json").write_text(json.dumps(rows, indent=2) + "\n")
     (HERE / "padding_mask.md").write_text(markdown(rows))
     print(markdown(rows))
@@ -104,10 +106,12 @@ def _alone_vs_batch(acoustic, table, normalizer) -> float:
     features = [normalizer(table.utterance(int(i))) for i in chosen]
     longest = max(f.shape[0] for f in features)
     batch = np.stack([np.pad(f, ((0, longest - f.shape[0]), (0, 0))) for f in features])
-    together = keras.ops.convert_to_numpy(acoustic(batch, training=False))
+    forward = tf.function(tf.autograph.experimental.do_not_convert(lambda x: acoustic(x, training=False)),
+                          input_signature=[tf.TensorSpec([None, None, batch.shape[2]], tf.float32)])
+    together = forward(tf.constant(batch)).numpy()
     difference = 0.0
     for row, f in enumerate(features):
-        alone = keras.ops.convert_to_numpy(acoustic(f[None], training=False))[0]
+        alone = forward(tf.constant(f[None])).numpy()[0]
         frames = int(output_length(acoustic, f.shape[0]))
         difference = max(difference, float(np.abs(alone[:frames] - together[row, :frames]).max()))
     return difference

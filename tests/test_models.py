@@ -84,3 +84,26 @@ def test_a_frame_of_zeros_inside_an_utterance_is_not_padding(rng):
     first = keras.ops.convert_to_numpy(model(features))[0, 12]
     second = keras.ops.convert_to_numpy(model(changed))[0, 12]
     assert np.abs(first - second).max() > 1e-6  # a masked frame's output could not depend on later frames
+
+
+def test_a_model_saved_with_keras_bidirectional_layers_starts_todays_variant(rng):
+    """copy_weights maps Bidirectional NAME onto NAME_forward / NAME_backward: same scores where the padding agrees."""
+    from keras import layers
+
+    from asr.models import copy_weights
+
+    inputs = keras.Input((None, 13))
+    x = layers.Conv1D(8, 11, strides=2, padding="same", use_bias=False, name="conv")(inputs)
+    x = layers.BatchNormalization(name="conv_norm")(x)
+    x = layers.ReLU(name="conv_relu")(x)
+    x = layers.Bidirectional(layers.GRU(8, return_sequences=True), name="bigru_0")(x)
+    x = layers.BatchNormalization(name="bigru_norm_0")(x)
+    x = layers.Dense(NUM_CLASSES, name="time_distributed_dense")(x)
+    old = keras.Model(inputs, layers.Activation("log_softmax", name="log_probs")(x))
+    new = build_model("cnn_bigru", input_dim=13, filters=8, units=8, layers=1)
+    copy_weights(old, new)
+    features = rng.standard_normal((1, 41, 13)).astype(np.float32)  # odd: "same" pads 5 frames before, as we do
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(new(features)), keras.ops.convert_to_numpy(old(features)),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="one side only"):
+        copy_weights(old, build_model("cnn_bigru", input_dim=13, filters=8, units=8, layers=2))
