@@ -10,6 +10,16 @@ between being scored alone and in a padded batch. Writes a Markdown table and
 JSON next to this file.
 
     python benchmarks/padding_mask.py --dev ../shared/corpus/dev/*.jsonl
+
+``--steps-only`` times training steps alone, on one fixed random batch of 20
+x 600 frames (120 s of audio), for three forms of the 3-layer ``cnn_bigru``:
+as saved before (Keras ``Bidirectional``, padding read backwards), with
+Keras' mask (``Bidirectional`` masked from the padding), and today's
+(each utterance reversed in place), each with TensorFlow's default threads
+and with inter-op 2 / intra-op 1 (each in its own process, as TensorFlow
+reads these once). Writes ``padding_mask_steps.md`` next to this file.
+
+    python benchmarks/padding_mask.py --steps-only
 """
 
 from __future__ import annotations
@@ -39,10 +49,18 @@ ALONE_SAMPLE = 24  # utterances scored alone to compare with their padded batch
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("--dev", nargs="+", required=True, help="dev manifests")
+    parser.add_argument("--dev", nargs="+", default=[], help="dev manifests")
     parser.add_argument("--model", default=str(default_model_path()), help="a model folder saved without the mask")
     parser.add_argument("--cache-dir", default="cache/features")
+    parser.add_argument("--steps-only", action="store_true", help="time training steps of the three forms only")
+    parser.add_argument("--form", help=argparse.SUPPRESS)  # one measurement, in a child process
+    parser.add_argument("--threads", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.form:
+        print(json.dumps(_step_speed(args.form, args.threads)))
+        return 0
+    if args.steps_only:
+        return _steps_only()
     folder = load_model_folder(args.model)
     today = build_model(folder.config["model"], input_dim=folder.features.dim, **folder.config["model_options"])
     copy_weights(folder.acoustic, today)
@@ -115,6 +133,83 @@ def _alone_vs_batch(acoustic, table, normalizer) -> float:
         frames = int(output_length(acoustic, f.shape[0]))
         difference = max(difference, float(np.abs(alone[:frames] - together[row, :frames]).max()))
     return difference
+
+
+FORMS = ("as saved (padding read backwards)", "Keras mask", "today's (reversed in place)")
+THREADS = ((0, 0), (2, 1))  # (inter-op, intra-op) threads; 0: TensorFlow's default
+
+
+def _steps_only() -> int:
+    """Each form under each thread setting in its own process; the table of audio seconds per second."""
+    import subprocess
+    import sys
+
+    rows = []
+    for form in FORMS:
+        row = {"model": form}
+        for inter, intra in THREADS:
+            output = subprocess.run([sys.executable, __file__, "--form", form, "--threads", str(inter), str(intra)],
+                                    capture_output=True, text=True, check=True).stdout
+            speed = json.loads(output.strip().splitlines()[-1])
+            row[f"audio s/s, threads {inter or 'default'}/{intra or 'default'}"] = round(speed, 1)
+        rows.append(row)
+    (HERE / "padding_mask_steps.md").write_text(markdown(rows))
+    print(markdown(rows))
+    return 0
+
+
+def _step_speed(form: str, threads: list[int]) -> float:
+    """Seconds of audio per second of training steps of one form on one fixed batch."""
+    inter, intra = threads
+    if inter:
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+    if intra:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+    acoustic = build_model("cnn_bigru", input_dim=80, layers=3) if form == FORMS[2] else \
+        _bidirectional_cnn_bigru(masked=form == FORMS[1])
+    trainer = CTCTrainer(acoustic)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-6))
+    rng = np.random.default_rng(0)
+    batch, frames = 20, 600
+    data = {"features": tf.constant(rng.standard_normal((batch, frames, 80)).astype(np.float32)),
+            "feature_lengths": tf.constant(rng.integers(400, frames, batch).astype(np.int32)),
+            "labels": tf.constant(rng.integers(1, 29, (batch, 60)).astype(np.int32)),
+            "label_lengths": tf.constant(np.full(batch, 60, np.int32))}
+    step = tf.function(trainer.train_step)
+    step(data)["loss"].numpy()
+    started = time.perf_counter()
+    for _ in range(4):
+        step(data)["loss"].numpy()
+    return batch * frames / 100 / ((time.perf_counter() - started) / 4)
+
+
+class _KerasMask(keras.layers.Layer):
+    """The Keras mask of the frames of a stride-2 sequence that belong to each utterance (benchmark only)."""
+
+    def call(self, inputs):
+        return inputs[0]
+
+    def compute_mask(self, inputs, previous_mask=None):
+        x, features = inputs
+        present = keras.ops.any(keras.ops.not_equal(features, 0), axis=-1)
+        positions = keras.ops.cumsum(keras.ops.ones_like(present, dtype="int32"), axis=1)
+        lengths = (keras.ops.max(keras.ops.where(present, positions, 0), axis=1) + 1) // 2
+        steps = keras.ops.cumsum(keras.ops.ones_like(x[..., 0], dtype="int32"), axis=1)
+        return steps <= lengths[:, None]
+
+
+def _bidirectional_cnn_bigru(*, masked: bool) -> keras.Model:
+    """The 3-layer cnn_bigru as saved before today's layers, with Keras' Bidirectional, masked or not."""
+    layers = keras.layers
+    inputs = keras.Input((None, 80))
+    x = layers.Conv1D(256, 11, strides=2, padding="same", use_bias=False)(inputs)
+    if masked:
+        x = _KerasMask()([x, inputs])
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for _ in range(3):
+        x = layers.Bidirectional(layers.GRU(256, return_sequences=True))(x)
+        x = layers.Dropout(0.1)(layers.BatchNormalization()(x))
+    return keras.Model(inputs, layers.Activation("log_softmax")(layers.Dense(29)(x)))
 
 
 def markdown(rows: list[dict]) -> str:
