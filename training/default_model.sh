@@ -8,6 +8,10 @@
 #      package (the mean of its last two epochs scored worse, training/RESULTS.md),
 #   6. alpha and beta tuned on the dev manifests at beam width 128 and stored in asr/default_model/decoding.json.
 #
+# The bundled model is what this script made at commit 69849a7. Since then the synthesiser speaks with 39 voices of
+# three engines (not 10 of two) and the bidirectional models handle padding differently (asr.models), so a rerun
+# today makes a different model; the recipe of the next default model (issue 19, training/RESULTS.md) replaces it.
+#
 # Usage: training/default_model.sh   (run it again after a stop to go on)
 # Reads ../shared beside the checkout, or $ASR_SHARED. Needs KenLM's programs (scripts/build_kenlm.sh), espeak-ng
 # and flite (apt-get install espeak-ng flite).
