@@ -7,6 +7,11 @@ script times, separately, fetching the next batch from the tf.data pipeline
 JSON next to this file.
 
     python benchmarks/train_throughput.py --train ../shared/corpus/train/*.jsonl --seconds 90
+
+A variant may carry options, to weigh capacity against speed:
+
+    python benchmarks/train_throughput.py --train ../shared/corpus/train/*.jsonl --seconds 90 \
+      --variants cnn_bigru:layers=3 cnn_bigru:layers=3,units=320 --output benchmarks/capacity
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from asr.models import VARIANTS, build_model
 HERE = Path(__file__).resolve().parent
 
 
-def measure(name: str, tables, labels, normalizer, config: FeatureConfig, *, seconds: float,
+def measure(spec: str, tables, labels, normalizer, config: FeatureConfig, *, seconds: float,
             max_frames: int) -> dict:
-    """Train one variant for ``seconds`` and return its figures."""
+    """Train one variant (``name`` or ``name:key=value,...``) for ``seconds`` and return its figures."""
     keras.utils.set_random_seed(0)
-    acoustic = build_model(name, input_dim=config.dim)
+    name, options = _parse_spec(spec)
+    acoustic = build_model(name, input_dim=config.dim, **options)
     trainer = CTCTrainer(acoustic)
     trainer.compile(optimizer=keras.optimizers.Adam(1e-4))
     plan = BatchPlan(lengths=np.stack([t.lengths for t in tables]), max_frames=max_frames, sortagrad=False)
@@ -55,16 +61,24 @@ def measure(name: str, tables, labels, normalizer, config: FeatureConfig, *, sec
         audio += float(tf.reduce_sum(batch["feature_lengths"])) / config.frame_rate
         steps += 1
     total = waited + stepped
-    return {"model": name, "parameters": acoustic.count_params(), "steps": steps,
+    return {"model": spec, "parameters": acoustic.count_params(), "steps": steps,
             "audio_seconds_per_second": audio / total, "seconds_per_step": total / steps,
             "input_wait_share": waited / total}
+
+
+def _parse_spec(spec: str) -> tuple[str, dict]:
+    """``name:key=value,...`` as the variant name and its options (numbers read as JSON)."""
+    name, _, options = spec.partition(":")
+    pairs = [option.partition("=") for option in options.split(",") if option]
+    return name, {key: json.loads(value) for key, _, value in pairs}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", nargs="+", required=True)
     parser.add_argument("--features", default="logmel", choices=["spectrogram", "mfcc", "logmel"])
-    parser.add_argument("--variants", nargs="+", default=sorted(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=sorted(VARIANTS),
+                        help="variant names, each optionally with options: cnn_bigru:layers=3,units=320")
     parser.add_argument("--seconds", type=float, default=90.0, help="timed training per variant")
     parser.add_argument("--max-frames", type=int, default=12_000)
     parser.add_argument("--cache-dir", default="cache/features")
