@@ -45,7 +45,10 @@ def measure(spec: str, tables, labels, normalizer, config: FeatureConfig, *, sec
     plan = BatchPlan(lengths=np.stack([t.lengths for t in tables]), max_frames=max_frames, sortagrad=False)
     iterator = iter(make_dataset(tables, labels, plan, normalizer=normalizer, spec_augment=SpecAugment(),
                                  first_epoch=1, repeat=True))
-    step = tf.function(trainer.train_step, reduce_retracing=True)
+    step = tf.function(trainer.train_step, input_signature=[{  # one trace for every batch shape
+        "features": tf.TensorSpec([None, None, config.dim], tf.float32),
+        "feature_lengths": tf.TensorSpec([None], tf.int32), "labels": tf.TensorSpec([None, None], tf.int32),
+        "label_lengths": tf.TensorSpec([None], tf.int32)}])
     for _ in range(2):
         step(next(iterator))["loss"].numpy()
     waited = stepped = audio = 0.0
