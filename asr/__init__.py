@@ -46,7 +46,7 @@ __all__ = [
     "write_manifest",
 ]
 
-_LAZY = {  # names whose modules import TensorFlow, loaded on first use so `import asr` stays fast
+_LAZY = {  # names whose modules are heavy (TensorFlow, ONNX Runtime), loaded on first use so `import asr` stays fast
     "load_model": "asr.transcriber",
     "Transcriber": "asr.transcriber",
     "Transcript": "asr.transcriber",

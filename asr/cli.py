@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_transcribe(commands)
     _add_benchmark(commands)
+    _add_export(commands)
     return parser
 
 
@@ -264,6 +265,9 @@ def _add_evaluate(commands) -> None:
     command.add_argument("--beam-width", type=int, help="default: the model's tuned width")
     command.add_argument("--json", action="store_true", help="one JSON object per manifest, one a line")
     command.add_argument("--details", metavar="FILE", help="write per-utterance reference and hypothesis (JSON lines)")
+    command.add_argument("--runtime", choices=["auto", "onnx", "keras"], default="auto",
+                         help="run the acoustic model in ONNX Runtime from the folder's exported graph (auto: when it "
+                              "has a current one) or in Keras")
     command.set_defaults(run=_evaluate)
 
 
@@ -277,7 +281,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from asr.files import write_text_atomically
     from asr.transcriber import load_model
 
-    transcriber = load_model(args.model)
+    transcriber = load_model(args.model, runtime=args.runtime)
     decoder = args.decoder or default_decoder(transcriber)
     details, complete = [], True
     for manifest in args.manifests:
@@ -317,6 +321,9 @@ def _add_transcribe(commands) -> None:
     command.add_argument("--hotword", nargs="+", default=[], metavar="WORD", help="words to favour")
     command.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     command.add_argument("--output-dir", metavar="DIR", help="write one file per input here instead of printing")
+    command.add_argument("--runtime", choices=["auto", "onnx", "keras"], default="auto",
+                         help="run the acoustic model in ONNX Runtime from the folder's exported graph (auto: when it "
+                              "has a current one) or in Keras")
     command.set_defaults(run=_transcribe)
 
 
@@ -333,7 +340,7 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
     inputs, problems = find_audio(args.paths)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    transcriber = load_model(args.model) if inputs else None
+    transcriber = load_model(args.model, runtime=args.runtime) if inputs else None
     decoder = args.decoder or (default_decoder(transcriber) if transcriber else "greedy")
     failed = len(problems)
     for done, (audio, name) in enumerate(_progress(list(zip(inputs, output_names(inputs))))):
@@ -388,6 +395,30 @@ def _benchmark(args: argparse.Namespace, extra: list[str]) -> int:
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _add_export(commands) -> None:
+    """``asr export``: the acoustic model as ONNX (run without TensorFlow) or a SavedModel."""
+    command = commands.add_parser(
+        "export", help="export the acoustic model for ONNX Runtime or TensorFlow Serving",
+        description="Export a model folder's acoustic model. onnx writes acoustic.onnx and acoustic.json into the "
+                    "folder, which transcribe and evaluate then run in ONNX Runtime without TensorFlow; savedmodel "
+                    "writes a TensorFlow SavedModel (serving_default: features in, log_probs out).")
+    command.add_argument("model", metavar="MODEL_DIR", help="model folder")
+    command.add_argument("--format", choices=["onnx", "savedmodel"], default="onnx")
+    command.add_argument("--quantize", choices=["int8"], help="onnx only: int8 weights (dynamic quantisation)")
+    command.add_argument("--output", help="where to write (default: in the model folder, where it is used)")
+    command.set_defaults(run=_export)
+
+
+def _export(args: argparse.Namespace, extra: list[str]) -> int:
+    """Export, then say what was written, its size and its largest difference from Keras."""
+    from asr.export import export_model
+
+    report = export_model(args.model, format=args.format, quantize=args.quantize, output=args.output)
+    print(f"{report.path}: {report.bytes / 2**20:.1f} MiB; largest log-probability difference from Keras "
+          f"{report.max_abs_difference:.2e}")
+    return 0
 
 
 def _progress(files: list):

@@ -7,39 +7,42 @@ feature pipeline), ``normalizer.json`` and ``alphabet.json``. Optionally it
 holds a language model under ``lm/`` and its decoder settings, a
 :class:`asr.decoders.DecoderConfig`, in ``decoding.json`` (paths relative to
 the folder); without that file it decodes with ``beam`` and the defaults.
+It may also hold the acoustic model exported for ONNX Runtime
+(``acoustic.onnx`` and ``acoustic.json``, :mod:`asr.export`), which
+transcription then runs without importing TensorFlow (:mod:`asr.networks`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from os import PathLike
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from asr.alphabet import Alphabet
+from asr.decoders import DecoderConfig
+from asr.errors import ModelError
+from asr.features import FeatureConfig, Normalizer
+from asr.networks import KERAS_FILE, KerasNetwork, load_keras_model, load_network, stride_of
 
-import keras  # noqa: E402
-
-from asr.alphabet import Alphabet  # noqa: E402
-from asr.decoders import DecoderConfig  # noqa: E402
-from asr.errors import ModelError  # noqa: E402
-from asr.features import FeatureConfig, Normalizer  # noqa: E402
-from asr.models import time_stride  # noqa: E402
-
-REQUIRED_FILES = ("model.keras", "config.json", "normalizer.json", "alphabet.json")
+REQUIRED_FILES = (KERAS_FILE, "config.json", "normalizer.json", "alphabet.json")
 DECODING_FILE = "decoding.json"  # the folder's DecoderConfig, optional
 DEFAULT_MODEL = "default_model"  # folder inside the package
 
 
 @dataclass(frozen=True, eq=False)
 class ModelFolder:
-    """A loaded model folder."""
+    """A loaded model folder.
+
+    ``network`` runs the acoustic model (Keras, or the exported graph when
+    there is one); ``acoustic`` is the Keras model itself, loaded on first use
+    (training and weight surgery need it, transcription does not).
+    """
 
     path: Path
-    acoustic: keras.Model
+    network: object  # asr.networks.KerasNetwork or OnnxNetwork
     features: FeatureConfig
     normalizer: Normalizer
     alphabet: Alphabet
@@ -49,7 +52,14 @@ class ModelFolder:
     @property
     def frame_seconds(self) -> float:
         """Seconds of audio per output frame of the acoustic model."""
-        return self.features.hop_ms / 1000 * time_stride(self.acoustic)
+        return self.features.hop_ms / 1000 * stride_of(self.network)
+
+    @cached_property
+    def acoustic(self):
+        """The Keras acoustic model (``model.keras``), loaded with TensorFlow on first use."""
+        if isinstance(self.network, KerasNetwork):
+            return self.network.model
+        return load_keras_model(self.path / KERAS_FILE)
 
 
 def default_model_path() -> Path:
@@ -57,8 +67,11 @@ def default_model_path() -> Path:
     return Path(str(resources.files("asr") / DEFAULT_MODEL))
 
 
-def load_model_folder(path: str | PathLike | None = None) -> ModelFolder:
+def load_model_folder(path: str | PathLike | None = None, *, runtime: str = "auto") -> ModelFolder:
     """Load and check a model folder; ``None`` loads the default model shipped with ``asr``.
+
+    ``runtime`` chooses how the acoustic model runs (:func:`asr.networks.load_network`):
+    ``auto`` (the exported graph when there is a current one), ``onnx`` or ``keras``.
 
     Raises
     ------
@@ -76,12 +89,12 @@ def load_model_folder(path: str | PathLike | None = None) -> ModelFolder:
         features = FeatureConfig.from_dict(config["features"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{path / 'config.json'}: no usable 'features' section ({error})") from error
-    acoustic = _load_acoustic(path / "model.keras")
+    network = load_network(path, runtime=runtime)
     normalizer = _load_part(Normalizer.load, path / "normalizer.json")
     alphabet = _load_part(Alphabet.load, path / "alphabet.json")
     decoding = read_decoding(path)
-    _check_consistent(path, acoustic, features, normalizer, alphabet)
-    return ModelFolder(path=path, acoustic=acoustic, features=features, normalizer=normalizer, alphabet=alphabet,
+    _check_consistent(path, network, features, normalizer, alphabet)
+    return ModelFolder(path=path, network=network, features=features, normalizer=normalizer, alphabet=alphabet,
                        decoding=decoding, config=config)
 
 
@@ -94,16 +107,6 @@ def _read_json(path: Path) -> dict:
     if not isinstance(value, dict):
         raise ModelError(f"{path}: expected a JSON object, got {type(value).__name__}")
     return value
-
-
-def _load_acoustic(path: Path) -> keras.Model:
-    """The acoustic model, in Keras' safe mode."""
-    if not zipfile.is_zipfile(path):  # Keras would call it 'File not found'
-        raise ModelError(f"{path}: cannot load the acoustic model (not a .keras zip archive: damaged or truncated)")
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged file
-        raise ModelError(f"{path}: cannot load the acoustic model ({type(error).__name__}: {error})") from error
 
 
 def _load_part(loader, path: Path):
@@ -139,10 +142,10 @@ def write_decoding(folder: str | PathLike, config: DecoderConfig) -> None:
     config.save(Path(folder) / DECODING_FILE)
 
 
-def _check_consistent(path: Path, acoustic, features: FeatureConfig, normalizer: Normalizer,
+def _check_consistent(path: Path, network, features: FeatureConfig, normalizer: Normalizer,
                       alphabet: Alphabet) -> None:
     """The parts of a folder must agree on feature size and number of classes."""
-    input_dim, classes = acoustic.input_shape[-1], acoustic.output_shape[-1]
+    input_dim, classes = network.input_dim, network.num_classes
     if input_dim != features.dim or normalizer.mean.shape[0] != features.dim:
         raise ModelError(f"{path}: the model takes {input_dim} values a frame, the features give {features.dim} "
                          f"and the normaliser has {normalizer.mean.shape[0]}")

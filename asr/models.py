@@ -31,6 +31,7 @@ import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from asr.constants import NUM_CLASSES  # noqa: E402
+from asr.frames import TimeStep, output_frames, total_stride  # noqa: E402
 
 VARIANTS: dict[str, Callable[..., keras.Model]] = {}
 TIME_LAYERS = (layers.Conv1D, layers.Conv2D, layers.MaxPooling1D, layers.MaxPooling2D, layers.AveragePooling1D,
@@ -168,9 +169,9 @@ def build_model(name: str, *, input_dim: int, num_classes: int = NUM_CLASSES, **
 def output_length(model: keras.Model, input_lengths):
     """Output frames of ``model`` for inputs of ``input_lengths`` frames.
 
-    Reads the model's own convolution and pooling layers (kernel, stride,
-    dilation, padding on the time axis), so it holds for any model built here
-    and for one loaded from disk.
+    Reads the model's own convolution, pooling and padding layers
+    (:func:`time_steps`), so it holds for any model built here and for one
+    loaded from disk.
 
     Parameters
     ----------
@@ -183,11 +184,12 @@ def output_length(model: keras.Model, input_lengths):
     Same type as ``input_lengths``
         Frames of each output.
     """
-    lengths = input_lengths
-    for layer in model.layers:
-        if isinstance(layer, TIME_LAYERS):
-            lengths = _layer_output_length(layer, lengths)
-    return lengths
+    return output_frames(time_steps(model), input_lengths)
+
+
+def time_steps(model: keras.Model) -> tuple[TimeStep, ...]:
+    """The model's changes of the time axis, in layer order (kernel, stride, dilation, padding)."""
+    return tuple(_time_step(layer) for layer in model.layers if isinstance(layer, TIME_LAYERS))
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:
@@ -219,26 +221,19 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
 
 def time_stride(model: keras.Model) -> int:
     """Input frames per output frame: the product of the time strides of the model's layers."""
-    stride = 1
-    for layer in model.layers:
-        if isinstance(layer, TIME_LAYERS) and not isinstance(layer, (layers.ZeroPadding1D, layers.ZeroPadding2D)):
-            stride *= layer.strides[0]
-    return stride
+    return total_stride(time_steps(model))
 
 
-def _layer_output_length(layer, lengths):
-    """The time-axis length formula of one convolution, pooling or zero-padding layer."""
+def _time_step(layer) -> TimeStep:
+    """The time-axis change of one convolution, pooling or zero-padding layer."""
     if isinstance(layer, layers.ZeroPadding1D):
-        return lengths + sum(layer.padding)
+        return TimeStep(added=sum(layer.padding))
     if isinstance(layer, layers.ZeroPadding2D):
-        return lengths + sum(layer.padding[0])
+        return TimeStep(added=sum(layer.padding[0]))
     if isinstance(layer, (layers.Conv1D, layers.Conv2D)):
-        kernel, stride, dilation = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
-    else:
-        kernel, stride, dilation = layer.pool_size[0], layer.strides[0], 1
-    if layer.padding in ("same", "causal"):
-        return (lengths + stride - 1) // stride
-    return (lengths - dilation * (kernel - 1) - 1) // stride + 1
+        return TimeStep(kernel=layer.kernel_size[0], stride=layer.strides[0], dilation=layer.dilation_rate[0],
+                        padding=layer.padding)
+    return TimeStep(kernel=layer.pool_size[0], stride=layer.strides[0], padding=layer.padding)
 
 
 def _inputs(input_dim: int) -> keras.KerasTensor:

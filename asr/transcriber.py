@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -10,16 +9,12 @@ from os import PathLike
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import tensorflow as tf  # noqa: E402
-
-from asr.audio import audio_duration, load_audio, stream_audio  # noqa: E402
-from asr.decoders import Word, decoder_from_config  # noqa: E402
-from asr.features import compute_features  # noqa: E402
-from asr.model_folder import ModelFolder, load_model_folder  # noqa: E402
-from asr.models import output_length  # noqa: E402
-from asr.segmentation import is_silent, split_at_pauses, split_stream  # noqa: E402
+from asr.audio import audio_duration, load_audio, stream_audio
+from asr.decoders import Word, decoder_from_config
+from asr.features import compute_features
+from asr.model_folder import ModelFolder, load_model_folder
+from asr.networks import output_lengths
+from asr.segmentation import is_silent, split_at_pauses, split_stream
 
 DECODERS = ("greedy", "beam", "lm")
 BATCH_FRAMES = 60_000  # padded feature frames per acoustic-model batch (10 minutes at 10 ms)
@@ -63,10 +58,6 @@ class Transcriber:
 
     def __init__(self, folder: ModelFolder):
         self.folder = folder
-        dim = folder.features.dim
-        self._forward = tf.function(
-            tf.autograph.experimental.do_not_convert(lambda x: folder.acoustic(x, training=False)),
-            input_signature=[tf.TensorSpec([None, None, dim], tf.float32)])
         self._decoders = {}
 
     @property
@@ -115,9 +106,9 @@ class Transcriber:
             padded = np.zeros((len(group), longest, features[group[0]].shape[1]), dtype=np.float32)
             for row, i in enumerate(group):
                 padded[row, : features[i].shape[0]] = features[i]
-            scores = self._forward(tf.constant(padded)).numpy()
+            scores = self.folder.network.log_probs(padded)
             for row, i in enumerate(group):
-                frames = int(output_length(self.folder.acoustic, features[i].shape[0]))
+                frames = int(output_lengths(self.folder.network, features[i].shape[0]))
                 results[i] = scores[row, :frames]
         return results
 
@@ -231,8 +222,12 @@ def _groups(order: list[int], lengths: list[int], budget: int) -> list[list[int]
     return groups + ([current] if current else [])
 
 
-def load_model(path: str | PathLike | None = None) -> Transcriber:
+def load_model(path: str | PathLike | None = None, *, runtime: str = "auto") -> Transcriber:
     """Load a model folder as a :class:`Transcriber`; with no path, the default model shipped with ``asr``.
+
+    ``runtime``: ``auto`` runs the folder's exported graph in ONNX Runtime
+    when it has a current one (TensorFlow is then never imported), else
+    Keras; ``onnx`` or ``keras`` insist (:func:`asr.networks.load_network`).
 
     Examples
     --------
@@ -240,4 +235,4 @@ def load_model(path: str | PathLike | None = None) -> Transcriber:
     >>> transcriber.transcribe("speech.wav").text  # doctest: +SKIP
     'hello world'
     """
-    return Transcriber(load_model_folder(path))
+    return Transcriber(load_model_folder(path, runtime=runtime))
