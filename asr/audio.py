@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile
 import soxr
@@ -18,7 +17,7 @@ from asr.errors import AudioError
 
 logger = logging.getLogger(__name__)
 
-RESAMPLER = "soxr_hq"  # librosa's soxr resampler, high quality
+RESAMPLER_QUALITY = "HQ"  # soxr's high quality (what librosa calls soxr_hq)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".oga", ".aiff", ".aif")
 MIN_FILE_RATE = 1_000  # Hz: slower files are refused (at 1 Hz each sample would become 16000)
 MAX_FILE_RATE = 384_000  # Hz: faster files are refused (the fastest rate audio interfaces record)
@@ -70,7 +69,7 @@ def load_audio(source, *, sr: int = SAMPLE_RATE, source_sr: int | None = None) -
     samples, rate = _from_array(source, source_sr)
     mono = _mono(_check_samples(samples, None))
     if rate != sr:
-        mono = librosa.resample(mono, orig_sr=rate, target_sr=sr, res_type=RESAMPLER)
+        mono = soxr.resample(mono, rate, sr, quality=RESAMPLER_QUALITY)
     _check_length(mono.shape[0] / sr, None)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
@@ -106,7 +105,7 @@ def stream_audio(path: str | PathLike, *, sr: int = SAMPLE_RATE,
     path = Path(path)
     with _open(path) as file:
         rate, frames = file.samplerate, max(1, int((block_seconds or BLOCK_SECONDS) * file.samplerate))
-        resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32", quality="HQ") if rate != sr else None
+        resampler = soxr.ResampleStream(rate, sr, 1, dtype="float32", quality=RESAMPLER_QUALITY) if rate != sr else None
         promised = file.frames / rate if 0 < file.frames < 2**62 else None
         decoded, damage, last = 0, None, False
         while not last:

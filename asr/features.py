@@ -1,14 +1,20 @@
-"""Acoustic features: log spectrogram, MFCC or log-mel frames, and their normalisation."""
+"""Acoustic features: log spectrogram, MFCC or log-mel frames, and their normalisation.
+
+The spectrogram and log-mel frames are computed with NumPy alone (the same
+numbers as librosa's ``stft`` and ``melspectrogram``, which the tests check),
+so that transcription does not pay librosa's imports of SciPy and Numba;
+MFCC imports librosa for its DCT and deltas when asked for.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from os import PathLike
 from pathlib import Path
 
-import librosa
 import numpy as np
 
 from asr.constants import HOP_MS, SAMPLE_RATE, WINDOW_MS
@@ -16,6 +22,10 @@ from asr.constants import HOP_MS, SAMPLE_RATE, WINDOW_MS
 FEATURE_KINDS = ("spectrogram", "mfcc", "logmel")
 MEL_FFT_SIZE = 512  # samples: FFT of the mel kinds, fine enough that no mel band is empty
 LOG_FLOOR = 1e-10  # added to power before the log, so silence stays finite
+MEL_LINEAR_HZ = 200.0 / 3  # Hz per mel below the break (Slaney's scale)
+MEL_BREAK_HZ = 1000.0  # Hz where the scale turns logarithmic
+MEL_BREAK = MEL_BREAK_HZ / MEL_LINEAR_HZ  # mels at the break
+MEL_LOG_STEP = np.log(6.4) / 27.0  # natural log of the frequency ratio per mel above the break
 
 
 @dataclass(frozen=True)
@@ -119,26 +129,75 @@ def compute_features(samples: np.ndarray, config: FeatureConfig = FeatureConfig(
     if config.kind == "spectrogram":
         frames = np.log(power + LOG_FLOOR)
     else:
-        mel = librosa.feature.melspectrogram(S=power, sr=config.sample_rate, n_mels=config.n_mels)
+        mel = mel_filterbank(config.sample_rate, config.fft_size, config.n_mels) @ power
         frames = np.log(mel + LOG_FLOOR) if config.kind == "logmel" else _mfcc(mel, config)
     return np.ascontiguousarray(frames.T, dtype=np.float32)
 
 
 def _power_spectrogram(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """|STFT|^2 of shape (fft_size // 2 + 1, frames), frames not centred."""
-    spectrum = librosa.stft(
-        samples,
-        n_fft=config.fft_size,
-        hop_length=config.hop_length,
-        win_length=config.window_length,
-        window="hann",
-        center=False,
-    )
-    return np.abs(spectrum) ** 2
+    window = _padded_hann(config.window_length, config.fft_size)
+    count = 1 + (samples.size - config.fft_size) // config.hop_length
+    frames = np.lib.stride_tricks.sliding_window_view(samples, config.fft_size)[::config.hop_length][:count]
+    spectrum = np.fft.rfft(frames * window, axis=1)
+    return (spectrum.real ** 2 + spectrum.imag ** 2).T.astype(np.float32)
+
+
+def _padded_hann(length: int, size: int) -> np.ndarray:
+    """A periodic Hann window of ``length`` samples centred in ``size`` zeros (librosa's ``stft`` window)."""
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
+    left = (size - length) // 2
+    return np.pad(window, (left, size - length - left)).astype(np.float32)
+
+
+def hz_to_mel(hz):
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / MEL_LINEAR_HZ
+    logarithmic = MEL_BREAK + np.log(np.maximum(hz, 1e-10) / MEL_BREAK_HZ) / MEL_LOG_STEP
+    return np.where(hz >= MEL_BREAK_HZ, logarithmic, linear)
+
+
+def mel_to_hz(mel):
+    """The inverse of :func:`hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= MEL_BREAK, MEL_BREAK_HZ * np.exp(MEL_LOG_STEP * (mel - MEL_BREAK)), MEL_LINEAR_HZ * mel)
+
+
+def mel_frequencies(count: int, *, fmax: float) -> np.ndarray:
+    """``count`` frequencies (Hz) equally spaced on the mel scale from 0 to ``fmax``."""
+    return mel_to_hz(np.linspace(0.0, hz_to_mel(fmax), count))
+
+
+def mel_filterbank(sample_rate: int, fft_size: int, n_mels: int) -> np.ndarray:
+    """Slaney-normalised triangular mel filters from 0 Hz to Nyquist (librosa's ``filters.mel`` defaults).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels, fft_size // 2 + 1), dtype=float32]
+    """
+    return _mel_filterbank(int(sample_rate), int(fft_size), int(n_mels))
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_filterbank(sample_rate: int, fft_size: int, n_mels: int) -> np.ndarray:
+    bins = np.linspace(0.0, sample_rate / 2, fft_size // 2 + 1)
+    edges = mel_frequencies(n_mels + 2, fmax=sample_rate / 2)
+    widths = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
 def _mfcc(mel: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """MFCCs (and optionally their deltas) of shape (dim, frames) from a mel power spectrogram."""
+    import librosa
+
     coefficients = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=config.n_mfcc)
     if not config.deltas:
         return coefficients

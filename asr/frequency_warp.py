@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asr.features import FeatureConfig
+from asr.features import FeatureConfig, mel_frequencies
 
 BOUNDARY = 0.8  # share of the Nyquist frequency below which the warp is a pure scaling (before it)
 
@@ -72,12 +72,10 @@ class FrequencyWarp:
 
 def bin_frequencies(features: FeatureConfig) -> np.ndarray:
     """Centre frequency in Hz of each feature bin, shape (dim,): mel band centres or FFT bins."""
-    import librosa
-
-    if features.kind == "logmel":  # librosa.feature.melspectrogram's bands: fmin 0, fmax sr/2, Slaney's scale
-        return librosa.mel_frequencies(features.n_mels + 2, fmin=0.0, fmax=features.sample_rate / 2)[1:-1]
+    if features.kind == "logmel":  # the bands of asr.features.mel_filterbank: 0 Hz to Nyquist, Slaney's scale
+        return mel_frequencies(features.n_mels + 2, fmax=features.sample_rate / 2)[1:-1]
     if features.kind == "spectrogram":
-        return librosa.fft_frequencies(sr=features.sample_rate, n_fft=features.fft_size)
+        return np.linspace(0.0, features.sample_rate / 2, features.fft_size // 2 + 1)
     raise ValueError(f"frequency warping needs logmel or spectrogram features, got {features.kind!r}")
 
 

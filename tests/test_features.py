@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asr import FeatureConfig, Normalizer, compute_features
+from asr.features import LOG_FLOOR, mel_filterbank
 
 KINDS = [
     (FeatureConfig(), 161),
@@ -86,3 +87,23 @@ def test_normalizer_rejects_the_wrong_dimension():
     normalizer = Normalizer.fit([np.zeros((4, 3))])
     with pytest.raises(ValueError, match="3 values a frame"):
         normalizer(np.zeros((4, 5)))
+
+
+@pytest.mark.parametrize("kind", ["logmel", "spectrogram"])
+def test_numpy_frames_match_librosa(kind, rng):
+    import librosa
+
+    config = FeatureConfig(kind=kind)
+    samples = (rng.standard_normal(16_000 * 2) * 0.1).astype(np.float32)
+    power = np.abs(librosa.stft(samples, n_fft=config.fft_size, hop_length=config.hop_length,
+                                win_length=config.window_length, window="hann", center=False)) ** 2
+    if kind == "logmel":
+        power = librosa.feature.melspectrogram(S=power, sr=config.sample_rate, n_mels=config.n_mels)
+    np.testing.assert_allclose(compute_features(samples, config), np.log(power + LOG_FLOOR).T, atol=5e-4)
+
+
+def test_mel_filterbank_is_librosas():
+    import librosa
+
+    np.testing.assert_allclose(mel_filterbank(16_000, 512, 80), librosa.filters.mel(sr=16_000, n_fft=512, n_mels=80),
+                               atol=1e-7)
