@@ -603,8 +603,48 @@ def _build_lm_decoder(build_ctcdecoder, config: DecoderConfig, alphabet: Alphabe
         words_file = config.unigrams or unigrams_file
         unigrams = None if words_file is None else load_unigrams(words_file)
     try:
-        return build_ctcdecoder(alphabet.labels, kenlm_model_path=str(model),
-                                unigrams=None if unigrams is None else list(unigrams),
-                                alpha=config.alpha, beta=config.beta)
+        if unigrams is None:
+            return build_ctcdecoder(alphabet.labels, kenlm_model_path=str(model), alpha=config.alpha, beta=config.beta)
+        return _lm_decoder_with_word_prefixes(alphabet, str(model), list(unigrams), alpha=config.alpha,
+                                              beta=config.beta)
     except (OSError, RuntimeError) as error:
         raise LanguageModelError(f"cannot load the KenLM model {model}: {error}") from error
+
+
+def _lm_decoder_with_word_prefixes(alphabet: Alphabet, model: str, unigrams: list[str], *, alpha: float,
+                                   beta: float):
+    """What ``build_ctcdecoder`` makes, with the known words' prefixes kept in a set.
+
+    pyctcdecode asks one thing of its character trie: is this partial word
+    the start of a known word? It builds a pygtrie trie of every unigram for
+    that, 1.5-3 s for the bundled 39,508 words, paid by every ``asr
+    transcribe``; a set of their prefixes answers the same question and
+    builds in about 0.1 s. The beams are the same (tested).
+    """
+    import kenlm
+    from pyctcdecode.alphabet import Alphabet as LabelAlphabet
+    from pyctcdecode.decoder import BeamSearchDecoderCTC
+    from pyctcdecode.language_model import LanguageModel, _prepare_unigram_set
+
+    from pyctcdecode.constants import DEFAULT_SCORE_LM_BOUNDARY, DEFAULT_UNK_LOGP_OFFSET
+
+    class PrefixSetLanguageModel(LanguageModel):
+        def __init__(self, kenlm_model, words):  # LanguageModel.__init__'s fields, with our prefixes for its trie
+            self._kenlm_model = kenlm_model
+            self._unigram_set = _prepare_unigram_set(words, kenlm_model)
+            self._char_trie = _WordPrefixes(self._unigram_set)
+            self.alpha, self.beta = alpha, beta
+            self.unk_score_offset, self.score_boundary = DEFAULT_UNK_LOGP_OFFSET, DEFAULT_SCORE_LM_BOUNDARY
+
+    language_model = PrefixSetLanguageModel(kenlm.Model(model), unigrams)
+    return BeamSearchDecoderCTC(LabelAlphabet.build_alphabet(alphabet.labels), language_model)
+
+
+class _WordPrefixes:
+    """Every prefix of a set of words, answering pygtrie's ``has_node`` (0: no word starts so)."""
+
+    def __init__(self, words: Iterable[str]):
+        self._prefixes = {word[:end] for word in words for end in range(1, len(word) + 1)}
+
+    def has_node(self, prefix: str) -> int:
+        return int(prefix in self._prefixes)

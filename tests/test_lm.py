@@ -224,3 +224,22 @@ def test_a_manifest_contributes_its_transcripts(tmp_path, corpus_file):
     words = load_unigrams(result.unigrams)
     assert {"zebras", "graze", "quietly", "cat"} <= set(words)
     assert "audio_filepath" not in words and result.sentences == 5
+
+
+@needs_kenlm
+def test_word_prefix_set_decodes_as_pyctcdecodes_own_trie(tiny_lm):
+    from pyctcdecode import build_ctcdecoder
+
+    from asr.alphabet import Alphabet
+    from asr.decoders import _lm_decoder_with_word_prefixes
+    from asr.lm import load_unigrams
+
+    words = list(load_unigrams(tiny_lm.unigrams))
+    ours = _lm_decoder_with_word_prefixes(Alphabet(), str(tiny_lm.binary), words, alpha=0.5, beta=1.0)
+    theirs = build_ctcdecoder(Alphabet().labels, kenlm_model_path=str(tiny_lm.binary), unigrams=words,
+                              alpha=0.5, beta=1.0)
+    rng = np.random.default_rng(3)
+    for log_probs in [ambiguous("the cat sat", "ck", lead=0.0), ambiguous("a dog ran", "do", lead=0.1),
+                      *(np.log(rng.dirichlet(np.ones(CLASSES) * 0.3, size=40)) for _ in range(5))]:
+        expected = [(beam[0], round(beam[-1], 4)) for beam in theirs.decode_beams(log_probs, beam_width=16)]
+        assert [(beam[0], round(beam[-1], 4)) for beam in ours.decode_beams(log_probs, beam_width=16)] == expected
