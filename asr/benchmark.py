@@ -191,7 +191,7 @@ def _model_runner(model: str):
                                           beam_width=cell.beam_width)
         width = None if cell.decoder == "greedy" else cell.beam_width or transcriber.folder.decoding.beam_width
         return _row(evaluation.to_dict(), model=model, decoder=cell.decoder, beam_width=width,
-                    parameters=transcriber.folder.acoustic.count_params())
+                    parameters=transcriber.folder.network.parameters)
 
     return run
 

@@ -139,6 +139,7 @@ def _export_onnx(model, folder: Path, path: Path, *, quantize: str | None) -> Ex
         os.replace(converted, path)
     info = {"format": "onnx", "file": path.name, "opset": ONNX_OPSET, "converter": f"tf2onnx {tf2onnx.__version__}",
             "quantize": quantize, "input_dim": network.input_dim, "num_classes": network.num_classes,
+            "parameters": int(model.count_params()),
             "time_steps": [step.to_dict() for step in steps], "max_abs_difference": difference,
             "model_sha256": file_sha256(folder / KERAS_FILE) if (folder / KERAS_FILE).is_file() else None}
     if path.parent == folder:

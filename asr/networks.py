@@ -61,6 +61,11 @@ class KerasNetwork:
         return int(self.model.output_shape[-1])
 
     @property
+    def parameters(self) -> int:
+        """Weights in the model."""
+        return int(self.model.count_params())
+
+    @property
     def time_steps(self) -> tuple[TimeStep, ...]:
         """The model's changes of the time axis."""
         from asr.models import time_steps
@@ -93,12 +98,15 @@ class OnnxNetwork:
     input_dim, num_classes : int
     time_steps : tuple of TimeStep
         Saved at export from the Keras model's layers.
+    parameters : int
+        Weights of the Keras model it was exported from (0 if not recorded).
     """
 
     path: Path
     input_dim: int
     num_classes: int
     time_steps: tuple[TimeStep, ...]
+    parameters: int = 0
     threads: int = 0  # ONNX Runtime's intra-op threads; 0 lets it choose (one per core)
     _session: object = field(init=False, repr=False)
 
@@ -221,4 +229,5 @@ def _load_onnx(folder: Path) -> OnnxNetwork:
         input_dim, num_classes = int(info["input_dim"]), int(info["num_classes"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{folder / EXPORT_INFO_FILE}: incomplete ({type(error).__name__}: {error})") from error
-    return OnnxNetwork(path=folder / ONNX_FILE, input_dim=input_dim, num_classes=num_classes, time_steps=steps)
+    return OnnxNetwork(path=folder / ONNX_FILE, input_dim=input_dim, num_classes=num_classes, time_steps=steps,
+                       parameters=int(info.get("parameters", 0)))

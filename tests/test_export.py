@@ -39,6 +39,7 @@ def test_onnx_export_gives_the_keras_log_probs_on_a_padded_batch(exported):
     info = json.loads((folder / EXPORT_INFO_FILE).read_text())
     assert info["max_abs_difference"] == report.max_abs_difference < 1e-4
     assert onnx.frame_seconds == keras.frame_seconds
+    assert onnx.network.parameters == keras.network.parameters > 0
 
 
 def test_a_retrained_model_is_never_run_with_its_old_graph(exported, tmp_path):
