@@ -3,7 +3,11 @@
 Normalised text holds only the alphabet's symbols: lower-case ``a``-``z``, the
 apostrophe inside words, and single spaces between words. Digits and the
 common symbols are spelled out the same way everywhere, so that a reference
-written ``"5%"`` and a hypothesis ``"five percent"`` count as a match.
+written ``"5%"`` and a hypothesis ``"five percent"`` count as a match. Digits
+are spelled as they are spoken: a phone number digit by digit
+(``555-0123``: "five five five zero one two three"), a year as a year
+(``1999``: "nineteen ninety nine", not "one thousand nine hundred and ..."),
+a clock time as a time (``3:30``: "three thirty"), other numbers as numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ _SPOKEN_SYMBOLS = {"&": " and ", "+": " plus ", "@": " at ", "=": " equals ", "%
 _CURRENCIES = {"$": "dollars", "£": "pounds", "€": "euros"}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 
+_PHONE = re.compile(r"(?<![\d$£€.,])(?:\+?1[-. ])?(?:\(\d{3}\)\s?|\d{3}[-. ])?\d{3}[-. ]\d{4}(?![\d%])")
+_YEAR = re.compile(r"(?<![\d$£€.,])(1[1-9]\d\d|20\d\d)(?![\d%]|\.\d|,\d)(s\b|'s\b)?")
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _CURRENCY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
@@ -67,14 +74,17 @@ def normalize_text(text: str, *, strict: bool = False) -> str:
 
 def _spell_symbols(text: str) -> str:
     """Spell out currency amounts and the symbols that are read aloud."""
-    text = _CURRENCY.sub(lambda m: f" {m.group(2)} {_CURRENCIES[m.group(1)]} ", text)
+    text = _CURRENCY.sub(lambda m: f" {_amount_words(m.group(2))} {_CURRENCIES[m.group(1)]} ", text)
     for symbol, spoken in _SPOKEN_SYMBOLS.items():
         text = text.replace(symbol, spoken)
     return text
 
 
 def _spell_numbers(text: str) -> str:
-    """Spell out ordinals, decimals and integers in English words."""
+    """Spell out phone numbers, clock times, years, ordinals, decimals and integers in English words."""
+    text = _PHONE.sub(lambda m: " " + " ".join(num2words(int(d)) for d in re.sub(r"\D", "", m.group(0))) + " ", text)
+    text = _CLOCK.sub(lambda m: f" {_clock_words(m.group(1), m.group(2))} ", text)
+    text = _YEAR.sub(lambda m: f" {_year_words(m.group(1), m.group(2))} ", text)
     text = _THOUSANDS.sub("", text)
     text = _ORDINAL.sub(lambda m: f" {_ordinal_words(m.group(1))} ", text)
     text = _DECIMAL.sub(lambda m: f" {_decimal_words(m.group(1), m.group(2))} ", text)
@@ -86,6 +96,32 @@ def _integer_words(digits: str) -> str:
     if len(digits) > MAX_NUMBER_DIGITS:
         return " ".join(num2words(int(digit)) for digit in digits)
     return num2words(int(digits))
+
+
+def _amount_words(amount: str) -> str:
+    """Read a sum of money's number as a number, never as a year ("$1999": "one thousand nine hundred ...")."""
+    whole, _, fraction = amount.replace(",", "").partition(".")
+    return _decimal_words(whole, fraction) if fraction else _integer_words(whole)
+
+
+def _year_words(digits: str, plural: str | None) -> str:
+    """Read "1999" as "nineteen ninety nine", "1990s" as "nineteen nineties", "2005" as "two thousand and five"."""
+    words = num2words(int(digits), to="year").replace("-", " ")
+    if not plural:
+        return words
+    head, _, last = words.rpartition(" ")
+    last = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    return f"{head} {last}".strip()
+
+
+def _clock_words(hours: str, minutes: str) -> str:
+    """Read "3:30" as "three thirty", "3:05" as "three oh five", "3:00" as "three o'clock"."""
+    hour = num2words(int(hours))
+    if minutes == "00":
+        return f"{hour} o'clock"
+    if minutes.startswith("0"):
+        return f"{hour} oh {num2words(int(minutes))}"
+    return f"{hour} {num2words(int(minutes))}"
 
 
 def _ordinal_words(digits: str) -> str:

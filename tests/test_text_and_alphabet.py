@@ -22,6 +22,13 @@ CASES = [
     ("café naïve", "cafe naive"),
     ("well-known e-mail", "well known e mail"),
     ("students' books", "students books"),
+    ("Call 555-0123 or (212) 555-0199", "call five five five zero one two three or two one two five five five zero "
+                                         "one nine nine"),
+    ("born in 1999, moved in 2005", "born in nineteen ninety nine moved in two thousand and five"),
+    ("the 1990s", "the nineteen nineties"),
+    ("at 3:30 or 10:05 or 7:00", "at three thirty or ten oh five or seven o'clock"),
+    ("1999 dollars is $1999", "nineteen ninety nine dollars is one thousand nine hundred and ninety nine dollars"),
+    ("2500 people, 1.5 km", "two thousand five hundred people one point five km"),
     ("...", ""),
     ("", ""),
 ]
