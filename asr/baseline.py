@@ -1,9 +1,11 @@
-"""CMU PocketSphinx as a baseline: the classic offline recognizer, scored on the same audio as ours.
+"""Other recognizers as baselines, scored on the same audio, normaliser and scorer as ours.
 
-PocketSphinx (``pip install pocketsphinx``, the optional extra ``baseline``)
-runs with its bundled en-us acoustic model, language model and dictionary at
-their default settings, as in ``../shared/corpus/baseline_pocketsphinx.json``.
-Its words go through the same normaliser and scorer as our hypotheses.
+* ``pocketsphinx``: CMU PocketSphinx (``pip install pocketsphinx``, the
+  optional extra ``baseline``), the classic offline recognizer, with its
+  bundled en-us acoustic model, language model and dictionary at their
+  default settings, as in ``../shared/corpus/baseline_pocketsphinx.json``;
+* ``whisper`` or ``whisper:MODEL``: Whisper through faster-whisper
+  (:class:`asr.teacher.Whisper`, the optional extra ``teacher``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from asr.manifest import read_manifest
 logger = logging.getLogger(__name__)
 
 NAME = "pocketsphinx"  # how the baseline appears in tables, as model and as decoder
+BASELINES = ("pocketsphinx", "whisper")  # a whisper baseline may name its model: whisper:base.en
 MAX_UTTERANCE_SECONDS = 20.0  # s: longer audio is cut at pauses by PocketSphinx's own voice activity detector
 FILLER = re.compile(r"^(<.*>|\[.*\])$")  # <s>, </s>, <sil>, [NOISE]: not words
 ALTERNATIVE = re.compile(r"\(\d+\)$")  # "read(2)": the second pronunciation of "read"
@@ -81,15 +84,64 @@ class PocketSphinx:
         return " ".join(word.lower() for word in words if word and not FILLER.match(word))
 
 
-def evaluate_pocketsphinx(manifest: str | PathLike, *,
-                          recognizer: PocketSphinx | None = None) -> tuple[Evaluation, list[UtteranceResult]]:
-    """Transcribe a manifest with PocketSphinx and score it like :func:`asr.evaluation.evaluate_manifest`.
+def load_baseline(spec: str):
+    """The recognizer a baseline spec names, and its name in tables.
+
+    Parameters
+    ----------
+    spec : str
+        ``pocketsphinx``, ``whisper`` (Whisper tiny.en) or ``whisper:MODEL``.
+
+    Returns
+    -------
+    (recognizer, str)
+        An object with ``transcribe(samples) -> str``, and its name.
+
+    Raises
+    ------
+    ValueError
+        For a spec that names no baseline.
+    BaselineError, asr.teacher.TeacherError
+        If the recognizer is not installed.
+    """
+    check_baseline(spec)
+    if spec == NAME:
+        return PocketSphinx(), NAME
+    from asr.teacher import Whisper, parse_teacher
+
+    whisper = Whisper(parse_teacher(spec))
+    return whisper, whisper.name
+
+
+def check_baseline(spec: str) -> None:
+    """ValueError unless ``spec`` names a baseline."""
+    if spec == NAME:
+        return
+    from asr.teacher import parse_teacher
+
+    try:
+        parse_teacher(spec)
+    except ValueError:
+        raise ValueError(f"a baseline is one of {BASELINES} (whisper:MODEL names a Whisper model), "
+                         f"got {spec!r}") from None
+
+
+def evaluate_recognizer(manifest: str | PathLike, recognizer, *,
+                        name: str) -> tuple[Evaluation, list[UtteranceResult]]:
+    """Transcribe a manifest with a baseline recognizer and score it like :func:`asr.evaluation.evaluate_manifest`.
 
     The real-time factor covers the same path as ours: reading each file,
     resampling, recognising. An unreadable file is logged, scored as an empty
     hypothesis and counted in ``failed``.
+
+    Parameters
+    ----------
+    manifest : path
+    recognizer
+        Anything with ``transcribe(samples) -> str`` (16 kHz mono float32 in, words out).
+    name : str
+        Model and decoder name of the rows.
     """
-    recognizer = recognizer or PocketSphinx()
     contents = read_manifest(manifest)
     utterances = list(contents)
     check_usable(contents)
@@ -105,6 +157,5 @@ def evaluate_pocketsphinx(manifest: str | PathLike, *,
             continue
         hypotheses.append(recognizer.transcribe(samples))
     elapsed = time.perf_counter() - started
-    return score(utterances, hypotheses, errors, manifest=manifest, model=NAME, decoder=NAME, seconds=elapsed,
+    return score(utterances, hypotheses, errors, manifest=manifest, model=name, decoder=name, seconds=elapsed,
                  skipped=len(contents.problems))
-

@@ -34,7 +34,6 @@ from asr.files import atomic_path, write_text_atomically
 logger = logging.getLogger(__name__)
 
 DECODERS = ("greedy", "beam", "lm")
-BASELINES = ("pocketsphinx",)
 DEFAULT_MODEL_NAME = "default"  # how the bundled model is named in --model and in tables
 FINGERPRINTED = ("model.keras", "config.json", "normalizer.json", "alphabet.json", "decoding.json")
 COLUMNS = ("model", "parameters", "decoder", "beam_width", "manifest", "utterances", "audio_seconds", "wer", "cer",
@@ -74,7 +73,7 @@ class BenchmarkResult:
 
 def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MODEL_NAME,),
                   decoders: Sequence[str] = DECODERS, manifests: Sequence[str | PathLike],
-                  beam_width: int | None = None, baseline: str | None = None, charts: bool = True) -> BenchmarkResult:
+                  beam_width: int | None = None, baselines: Sequence[str] = (), charts: bool = True) -> BenchmarkResult:
     """Measure every model x decoder x manifest and write the results into ``output``.
 
     Parameters
@@ -87,8 +86,9 @@ def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MO
     manifests : sequence of path
     beam_width : int, optional
         Beam width of the beam and lm decoders (default: each model's own).
-    baseline : {"pocketsphinx"}, optional
-        Add the baseline recognizer as one more row on each manifest.
+    baselines : sequence of str
+        Other recognizers, each one more row on each manifest: ``pocketsphinx``,
+        ``whisper`` (Whisper tiny.en) or ``whisper:MODEL`` (:mod:`asr.baseline`).
     charts : bool
         Draw the PNG charts (needs matplotlib).
 
@@ -96,12 +96,13 @@ def run_benchmark(output: str | PathLike, *, models: Sequence[str] = (DEFAULT_MO
     -------
     BenchmarkResult
     """
-    _check_choices(decoders, baseline)
+    _check_choices(decoders, baselines)
     folder = Path(output)
     (folder / "cells").mkdir(parents=True, exist_ok=True)
     plans = [(_model_cells(model, decoders, manifests, beam_width), _model_runner(model)) for model in models]
-    if baseline is not None:
-        plans.append(([Cell(baseline, baseline, str(manifest)) for manifest in manifests], _baseline_runner(baseline)))
+    for spec in dict.fromkeys(baselines):
+        name = baseline_name(spec)
+        plans.append(([Cell(name, name, str(manifest)) for manifest in manifests], _baseline_runner(spec)))
     errors = [error for cells, runner in plans for error in _run_cells(folder, cells, runner)]
     rows = _finished_rows(folder, [cell for cells, _ in plans for cell in cells])
     errors += [f"{row['model']} / {row['decoder']} / {row['manifest']}: measured without {row.get('skipped') or 0} "
@@ -130,13 +131,24 @@ def _cell_path(folder: Path, cell: Cell) -> Path:
     return folder / "cells" / f"{cell.key}.json"
 
 
-def _check_choices(decoders: Sequence[str], baseline: str | None) -> None:
+def _check_choices(decoders: Sequence[str], baselines: Sequence[str]) -> None:
     """Decoder and baseline names must be known before anything runs."""
+    from asr.baseline import check_baseline
+
     unknown = sorted(set(decoders) - set(DECODERS))
     if unknown or not decoders:
         raise ValueError(f"decoders must be some of {DECODERS}, got {list(decoders)}")
-    if baseline is not None and baseline not in BASELINES:
-        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+    for spec in baselines:
+        check_baseline(spec)
+
+
+def baseline_name(spec: str) -> str:
+    """A baseline's name in the tables: ``pocketsphinx``, ``whisper:tiny.en`` (``whisper`` names tiny.en)."""
+    if spec.partition(":")[0] != "whisper":
+        return spec
+    from asr.teacher import NAME, parse_teacher
+
+    return f"{NAME}:{parse_teacher(spec)}"
 
 
 def model_fingerprint(model: str) -> str:
@@ -196,17 +208,17 @@ def _model_runner(model: str):
     return run
 
 
-def _baseline_runner(name: str):
+def _baseline_runner(spec: str):
     """A function measuring one cell of a baseline recognizer."""
-    from asr.baseline import PocketSphinx, evaluate_pocketsphinx
+    from asr.baseline import evaluate_recognizer, load_baseline
 
     loaded = {}
 
     def run(cell: Cell) -> dict:
         if "recognizer" not in loaded:  # started once, on the first cell
-            loaded["recognizer"] = PocketSphinx()
-        evaluation, _ = evaluate_pocketsphinx(cell.manifest, recognizer=loaded["recognizer"])
-        return _row(evaluation.to_dict(), model=name, decoder=name, beam_width=None, parameters=None)
+            loaded["recognizer"], loaded["name"] = load_baseline(spec)
+        evaluation, _ = evaluate_recognizer(cell.manifest, loaded["recognizer"], name=loaded["name"])
+        return _row(evaluation.to_dict(), model=cell.model, decoder=cell.decoder, beam_width=None, parameters=None)
 
     return run
 

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands)
     _add_benchmark(commands)
     _add_export(commands)
+    _add_label(commands)
     return parser
 
 
@@ -366,7 +367,8 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _add_benchmark(commands) -> None:
     """``asr benchmark``: every model x decoder x manifest into tables and charts."""
-    from asr.benchmark import BASELINES, DECODERS, DEFAULT_MODEL_NAME
+    from asr.baseline import BASELINES
+    from asr.benchmark import DECODERS, DEFAULT_MODEL_NAME
 
     command = commands.add_parser(
         "benchmark", help="score models x decoders x manifests into tables and charts",
@@ -379,7 +381,9 @@ def _add_benchmark(commands) -> None:
     command.add_argument("--manifest", nargs="+", required=True, metavar="MANIFEST")
     command.add_argument("--output", required=True, metavar="DIR", help="results folder")
     command.add_argument("--beam-width", type=int, help="beam and lm width (default: each model's own)")
-    command.add_argument("--baseline", choices=BASELINES, help="add a classic recognizer as one more row")
+    command.add_argument("--baseline", nargs="+", default=[], metavar="NAME",
+                         help=f"other recognizers, one more row each: {', '.join(BASELINES)} (Whisper tiny.en) or "
+                              "whisper:MODEL (a faster-whisper name or a CTranslate2 folder)")
     command.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     command.set_defaults(run=_benchmark)
 
@@ -389,7 +393,7 @@ def _benchmark(args: argparse.Namespace, extra: list[str]) -> int:
     from asr.benchmark import run_benchmark
 
     result = run_benchmark(args.output, models=args.model, decoders=args.decoder, manifests=args.manifest,
-                           beam_width=args.beam_width, baseline=args.baseline, charts=not args.no_charts)
+                           beam_width=args.beam_width, baselines=args.baseline, charts=not args.no_charts)
     with open(f"{args.output}/results.md", encoding="utf-8") as table:
         print(table.read(), end="")
     for error in result.errors:
@@ -419,6 +423,41 @@ def _export(args: argparse.Namespace, extra: list[str]) -> int:
     print(f"{report.path}: {report.bytes / 2**20:.1f} MiB; largest log-probability difference from Keras "
           f"{report.max_abs_difference:.2e}")
     return 0
+
+
+def _add_label(commands) -> None:
+    """``asr label``: untranscribed audio to a training manifest, labelled by Whisper."""
+    command = commands.add_parser(
+        "label", help="label untranscribed audio with Whisper into a training manifest",
+        description="Transcribe untranscribed audio with a teacher (Whisper through faster-whisper) into a "
+                    "manifest for asr train. Files longer than --max-clip-seconds are cut at pauses into clips "
+                    "written beside the manifest. A rerun labels only the files not yet done.")
+    command.add_argument("paths", nargs="+", metavar="AUDIO_OR_FOLDER")
+    command.add_argument("--output", required=True, metavar="MANIFEST", help="JSON-lines manifest to write")
+    command.add_argument("--teacher", default="whisper", help="whisper (tiny.en) or whisper:MODEL (default: whisper)")
+    command.add_argument("--second-teacher", metavar="TEACHER", help="a second teacher: lines say if the two agree")
+    command.add_argument("--min-confidence", type=float, metavar="LOGP",
+                         help="leave out clips whose mean token log-probability is lower (e.g. -0.5)")
+    command.add_argument("--agreed-only", action="store_true", help="leave out clips the two teachers disagree on")
+    command.add_argument("--max-clip-seconds", type=float, default=20.0, help="cut longer files (default: 20)")
+    command.set_defaults(run=_label)
+
+
+def _label(args: argparse.Namespace, extra: list[str]) -> int:
+    """Label; report bad files and go on; exit 1 if any failed."""
+    from asr.labelling import LabelConfig, label_audio
+
+    config = LabelConfig(teacher=args.teacher, second_teacher=args.second_teacher,
+                         min_confidence=args.min_confidence, agreed_only=args.agreed_only,
+                         max_clip_seconds=args.max_clip_seconds)
+    report = label_audio(args.paths, args.output, config=config, progress=_progress)
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"{args.output}: {report.clips_kept} clip(s) labelled from {report.files_done} file(s); "
+          f"{report.files_skipped} file(s) done before; left out {report.clips_empty} without words, "
+          f"{report.clips_unsure} below --min-confidence, {report.clips_disagreed} the teachers disagree on"
+          + (f"; {len(report.errors)} file(s) failed" if report.errors else ""))
+    return 0 if report.ok else 1
 
 
 def _progress(files: list):

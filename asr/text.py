@@ -5,7 +5,8 @@ apostrophe inside words, and single spaces between words. Digits and the
 common symbols are spelled out the same way everywhere, so that a reference
 written ``"5%"`` and a hypothesis ``"five percent"`` count as a match. Digits
 are spelled as they are spoken: a phone number digit by digit
-(``555-0123``: "five five five zero one two three"), a year as a year
+(``555-0123``: "five five five zero one two three") and so is a code
+(five or more digits with no thousands commas, or a leading zero), a year as a year
 (``1999``: "nineteen ninety nine", not "one thousand nine hundred and ..."),
 a clock time as a time (``3:30``: "three thirty"), other numbers as numbers.
 """
@@ -25,6 +26,7 @@ _CURRENCIES = {"$": "dollars", "£": "pounds", "€": "euros"}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 
 _PHONE = re.compile(r"(?<![\d$£€.,])(?:\+?1[-. ])?(?:\(\d{3}\)\s?|\d{3}[-. ])?\d{3}[-. ]\d{4}(?![\d%])")
+_DIGIT_STRING = re.compile(r"(?<![\d,.$£€])(?:0\d+|\d{5,})(?![\d%]|[.,]\d)")  # codes: 0123, 55012, 5500123
 _YEAR = re.compile(r"(?<![\d$£€.,])(1[1-9]\d\d|20\d\d)(?![\d%]|\.\d|,\d)(s\b|'s\b)?")
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _CURRENCY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)")
@@ -82,8 +84,9 @@ def _spell_symbols(text: str) -> str:
 
 def _spell_numbers(text: str) -> str:
     """Spell out phone numbers, clock times, years, ordinals, decimals and integers in English words."""
-    text = _PHONE.sub(lambda m: " " + " ".join(num2words(int(d)) for d in re.sub(r"\D", "", m.group(0))) + " ", text)
     text = _CLOCK.sub(lambda m: f" {_clock_words(m.group(1), m.group(2))} ", text)
+    text = _PHONE.sub(lambda m: f" {_digit_words(m.group(0))} ", text)
+    text = _DIGIT_STRING.sub(lambda m: f" {_digit_words(m.group(0))} ", text)
     text = _YEAR.sub(lambda m: f" {_year_words(m.group(1), m.group(2))} ", text)
     text = _THOUSANDS.sub("", text)
     text = _ORDINAL.sub(lambda m: f" {_ordinal_words(m.group(1))} ", text)
@@ -96,6 +99,11 @@ def _integer_words(digits: str) -> str:
     if len(digits) > MAX_NUMBER_DIGITS:
         return " ".join(num2words(int(digit)) for digit in digits)
     return num2words(int(digits))
+
+
+def _digit_words(text: str) -> str:
+    """Read the digits of a phone number or code one by one ("555-0123": "five five five zero one two three")."""
+    return " ".join(num2words(int(digit)) for digit in re.sub(r"\D", "", text))
 
 
 def _amount_words(amount: str) -> str:

