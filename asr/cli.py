@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_benchmark(commands)
     _add_export(commands)
     _add_label(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -458,6 +459,32 @@ def _label(args: argparse.Namespace, extra: list[str]) -> int:
           f"{report.clips_unsure} below --min-confidence, {report.clips_disagreed} the teachers disagree on"
           + (f"; {len(report.errors)} file(s) failed" if report.errors else ""))
     return 0 if report.ok else 1
+
+
+def _add_serve(commands) -> None:
+    """``asr serve``: the HTTP service (OpenAI's transcription endpoint, a health check, a page)."""
+    command = commands.add_parser(
+        "serve", help="serve transcription over HTTP (OpenAI-compatible) with a web page",
+        description="Serve POST /v1/audio/transcriptions (OpenAI's multipart API), GET /health and a page at / "
+                    "to upload or record audio. One model, loaded once.")
+    command.add_argument("--model", help="model folder (default: the model shipped with asr)")
+    command.add_argument("--host", default="127.0.0.1")
+    command.add_argument("--port", type=int, default=8000)
+    command.add_argument("--max-upload-mb", type=float, default=25.0, help="larger uploads get 413 (default: 25)")
+    command.add_argument("--max-audio-seconds", type=float, default=3600.0, help="longer audio gets 400")
+    command.add_argument("--timeout", type=float, default=300.0, help="seconds before a request gets 504")
+    command.add_argument("--max-queue", type=int, default=32, help="requests waiting or running; more get 503")
+    command.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace, extra: list[str]) -> int:
+    """Run the server until interrupted."""
+    from asr.server import ServeConfig, serve
+
+    serve(ServeConfig(model=args.model, host=args.host, port=args.port,
+                      max_upload_bytes=int(args.max_upload_mb * 2**20), max_audio_seconds=args.max_audio_seconds,
+                      request_timeout=args.timeout, max_queue=args.max_queue))
+    return 0
 
 
 def _progress(files: list):
