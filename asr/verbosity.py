@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 TENSORFLOW_LOG_LEVEL = {False: "3", True: "0"}  # TF_CPP_MIN_LOG_LEVEL: 3 hides INFO, WARNING and ERROR; 0 shows all
-QUIET_LOGGERS = ("pyctcdecode", "tf2onnx")  # Python loggers whose INFO lines are noise in normal use
+QUIET_LOGGERS = ("pyctcdecode", "tf2onnx", "faster_whisper")  # Python loggers whose INFO lines are noise in normal use
 LOG_FORMAT = "%(levelname)s: %(message)s"
 # What TensorFlow's libraries print while loading, before TF_CPP_MIN_LOG_LEVEL applies: absl's notice that it
 # is not yet initialised, and its INFO and WARNING lines ("I0000 00:00:1796.5 16918 cudart_stub.cc:31] ...").
