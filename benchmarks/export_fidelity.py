@@ -80,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(rows: list[dict]) -> str:
     """The rows as a Markdown table."""
-    kinds = [kind for kind in ("greedy", "lm") if f"{kind}_wer" in rows[0]]
+    kinds = [kind for kind in ("greedy", "lm") if any(f"{kind}_wer" in row for row in rows)]
     header = ["manifest", "runtime", *[f"{k} WER / CER" for k in kinds], "max abs log-prob difference",
               "acoustic s", "graph MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * 2 + "---:|" * (len(header) - 2)]
     for row in rows:
-        cells = [row["manifest"], row["runtime"], *[f"{row[f'{k}_wer']:.4f} / {row[f'{k}_cer']:.4f}" for k in kinds],
+        cells = [row["manifest"], row["runtime"],
+                 *[f"{row[f'{k}_wer']:.4f} / {row[f'{k}_cer']:.4f}" if f"{k}_wer" in row else "-" for k in kinds],
                  f"{row['max_abs_difference']:.2e}", f"{row['acoustic_seconds']:.1f}",
                  "-" if row["onnx_mb"] is None else f"{row['onnx_mb']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
