@@ -28,7 +28,7 @@ from asr.manifest import read_manifest
 logger = logging.getLogger(__name__)
 
 NAME = "pocketsphinx"  # how the baseline appears in tables, as model and as decoder
-BASELINES = ("pocketsphinx", "whisper")  # a whisper baseline may name its model: whisper:base.en
+BASELINES = (NAME, "whisper")  # a whisper baseline may name its model: whisper:base.en
 MAX_UTTERANCE_SECONDS = 20.0  # s: longer audio is cut at pauses by PocketSphinx's own voice activity detector
 FILLER = re.compile(r"^(<.*>|\[.*\])$")  # <s>, </s>, <sil>, [NOISE]: not words
 ALTERNATIVE = re.compile(r"\(\d+\)$")  # "read(2)": the second pronunciation of "read"
@@ -84,18 +84,27 @@ class PocketSphinx:
         return " ".join(word.lower() for word in words if word and not FILLER.match(word))
 
 
+def baseline_name(spec: str) -> str:
+    """A baseline's name in tables: ``pocketsphinx``, or ``whisper:MODEL`` (``whisper`` names tiny.en).
+
+    Raises
+    ------
+    ValueError
+        For a spec that names no baseline.
+    """
+    if spec == NAME:
+        return NAME
+    from asr.teacher import NAME as WHISPER, parse_teacher
+
+    try:
+        return f"{WHISPER}:{parse_teacher(spec)}"
+    except ValueError:
+        raise ValueError(f"a baseline is one of {BASELINES} (whisper:MODEL names a Whisper model), "
+                         f"got {spec!r}") from None
+
+
 def load_baseline(spec: str):
-    """The recognizer a baseline spec names, and its name in tables.
-
-    Parameters
-    ----------
-    spec : str
-        ``pocketsphinx``, ``whisper`` (Whisper tiny.en) or ``whisper:MODEL``.
-
-    Returns
-    -------
-    (recognizer, str)
-        An object with ``transcribe(samples) -> str``, and its name.
+    """The recognizer a baseline spec names: an object with ``transcribe(samples) -> str``.
 
     Raises
     ------
@@ -104,26 +113,11 @@ def load_baseline(spec: str):
     BaselineError, asr.teacher.TeacherError
         If the recognizer is not installed.
     """
-    check_baseline(spec)
-    if spec == NAME:
-        return PocketSphinx(), NAME
+    if baseline_name(spec) == NAME:
+        return PocketSphinx()
     from asr.teacher import Whisper, parse_teacher
 
-    whisper = Whisper(parse_teacher(spec))
-    return whisper, whisper.name
-
-
-def check_baseline(spec: str) -> None:
-    """ValueError unless ``spec`` names a baseline."""
-    if spec == NAME:
-        return
-    from asr.teacher import parse_teacher
-
-    try:
-        parse_teacher(spec)
-    except ValueError:
-        raise ValueError(f"a baseline is one of {BASELINES} (whisper:MODEL names a Whisper model), "
-                         f"got {spec!r}") from None
+    return Whisper(parse_teacher(spec))
 
 
 def evaluate_recognizer(manifest: str | PathLike, recognizer, *,

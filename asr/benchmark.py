@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
 
+from asr.baseline import baseline_name
 from asr.errors import AsrError
 from asr.files import atomic_path, write_text_atomically
 
@@ -133,22 +134,11 @@ def _cell_path(folder: Path, cell: Cell) -> Path:
 
 def _check_choices(decoders: Sequence[str], baselines: Sequence[str]) -> None:
     """Decoder and baseline names must be known before anything runs."""
-    from asr.baseline import check_baseline
-
     unknown = sorted(set(decoders) - set(DECODERS))
     if unknown or not decoders:
         raise ValueError(f"decoders must be some of {DECODERS}, got {list(decoders)}")
     for spec in baselines:
-        check_baseline(spec)
-
-
-def baseline_name(spec: str) -> str:
-    """A baseline's name in the tables: ``pocketsphinx``, ``whisper:tiny.en`` (``whisper`` names tiny.en)."""
-    if spec.partition(":")[0] != "whisper":
-        return spec
-    from asr.teacher import NAME, parse_teacher
-
-    return f"{NAME}:{parse_teacher(spec)}"
+        baseline_name(spec)
 
 
 def model_fingerprint(model: str) -> str:
@@ -216,8 +206,8 @@ def _baseline_runner(spec: str):
 
     def run(cell: Cell) -> dict:
         if "recognizer" not in loaded:  # started once, on the first cell
-            loaded["recognizer"], loaded["name"] = load_baseline(spec)
-        evaluation, _ = evaluate_recognizer(cell.manifest, loaded["recognizer"], name=loaded["name"])
+            loaded["recognizer"] = load_baseline(spec)
+        evaluation, _ = evaluate_recognizer(cell.manifest, loaded["recognizer"], name=cell.model)
         return _row(evaluation.to_dict(), model=cell.model, decoder=cell.decoder, beam_width=None, parameters=None)
 
     return run

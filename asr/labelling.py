@@ -40,6 +40,7 @@ from asr.files import write_text_atomically
 from asr.manifest import Utterance, read_manifest, write_manifest
 from asr.output import find_audio
 from asr.segmentation import MAX_CHUNK_SECONDS, MIN_CHUNK_SECONDS, split_at_pauses
+from asr.teacher import Whisper, parse_teacher
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ class LabelConfig:
     max_clip_seconds: float = MAX_CHUNK_SECONDS
 
     def __post_init__(self):
-        from asr.teacher import parse_teacher
-
         for spec in filter(None, (self.teacher, self.second_teacher)):
             parse_teacher(spec)
         if self.agreed_only and self.second_teacher is None:
@@ -204,8 +203,6 @@ def _write_clip(clip: np.ndarray, output: Path, relative, start: int) -> Path:
 
 def _load_teachers(config: LabelConfig) -> list:
     """The teacher (and second teacher) of the config."""
-    from asr.teacher import Whisper, parse_teacher
-
     return [Whisper(parse_teacher(spec)) for spec in filter(None, (config.teacher, config.second_teacher))]
 
 

@@ -40,10 +40,16 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Route
 
 from asr.audio import load_audio
+from asr.captions import to_srt, to_vtt
 from asr.constants import SAMPLE_RATE
 from asr.errors import AsrError
+from asr.text import normalize_text
 
 logger = logging.getLogger(__name__)
 
@@ -184,9 +190,6 @@ def create_app(config: ServeConfig = ServeConfig(), *, transcriber=None):
     -------
     starlette.applications.Starlette
     """
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
     if transcriber is None:
         from asr.transcriber import load_model
 
@@ -260,22 +263,16 @@ async def _send_error(send, error: RequestError) -> None:
 
 
 async def _page(request):
-    from starlette.responses import HTMLResponse
-
     return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
 
 async def _health(request, *, service: Service):
-    from starlette.responses import JSONResponse
-
     return JSONResponse({"status": "ok", "model": _model_name(service), "queued": service.queue.qsize(),
                          "max_queue": service.config.max_queue, "served": service.served,
                          "uptime_seconds": round(time.time() - service.started, 1)})
 
 
 async def _models(request, *, service: Service):
-    from starlette.responses import JSONResponse
-
     return JSONResponse({"object": "list", "data": [{"id": _model_name(service), "object": "model",
                                                      "created": int(service.started), "owned_by": "asr"}]})
 
@@ -285,8 +282,6 @@ def _model_name(service: Service) -> str:
 
 
 async def _transcriptions(request, *, service: Service):
-    from starlette.responses import JSONResponse
-
     try:
         options, upload = await _read_form(request)
         samples = await asyncio.get_running_loop().run_in_executor(None, _decode, upload, service.config)
@@ -299,8 +294,6 @@ async def _transcriptions(request, *, service: Service):
 
 async def _read_form(request) -> tuple[dict, Path]:
     """The form's options, checked, and the uploaded file saved in a private temporary folder."""
-    from starlette.datastructures import UploadFile
-
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise RequestError(400, "expected a multipart/form-data body with a 'file' field", param="file")
     try:
@@ -348,8 +341,6 @@ def _options(form) -> dict:
     if decoder not in ("default", "greedy", "beam", "lm"):
         raise RequestError(400, f"decoder must be greedy, beam or lm, got {decoder!r}", param="decoder")
     prompt = form.get("prompt") or ""
-    from asr.text import normalize_text
-
     return {"response_format": response_format, "granularities": tuple(granularities) or ("segment",),
             "decoder": decoder, "hotwords": tuple(dict.fromkeys(normalize_text(prompt).split()))}
 
@@ -372,10 +363,6 @@ def _decode(path: Path, config: ServeConfig) -> np.ndarray:
 
 def _respond(transcript, options: dict):
     """The transcript in the response format asked for."""
-    from starlette.responses import JSONResponse, PlainTextResponse
-
-    from asr.captions import to_srt, to_vtt
-
     kind = options["response_format"]
     if kind == "text":
         return PlainTextResponse(transcript.text + "\n")

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from asr.audio import load_audio
     from asr.manifest import read_manifest
     from asr.metrics import error_rates
-    from asr.networks import ONNX_FILE, OnnxNetwork
+    from asr.networks import OnnxNetwork
     from asr.transcriber import load_model
 
     keras = load_model(args.model, runtime="keras")
@@ -47,8 +47,6 @@ def main(argv: list[str] | None = None) -> int:
         base = runtimes["onnx"].folder.network
         runtimes[name] = type(keras)(replace(keras.folder, network=OnnxNetwork(
             path=Path(path), input_dim=base.input_dim, num_classes=base.num_classes, time_steps=base.time_steps)))
-    sizes = {name: (t.folder.path / ONNX_FILE if name == "onnx" else Path(item.partition("=")[2]))
-             for name, t, item in zip(runtimes, runtimes.values(), ["", "", *args.onnx])}
     rows = []
     for manifest in args.manifest:
         utterances = list(read_manifest(manifest))
@@ -62,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"manifest": Path(manifest).stem, "runtime": name, "utterances": len(utterances),
                    "acoustic_seconds": round(seconds, 1),
                    "max_abs_difference": max(float(np.abs(a - b).max()) for a, b in zip(scores[name], scores["keras"])),
-                   "onnx_mb": round(sizes[name].stat().st_size / 2**20, 1) if name != "keras" else None}
+                   "onnx_mb": _graph_mb(transcriber.folder.network)}
             kinds = ["greedy", "lm"] if args.lm else ["greedy"]
             for kind in kinds:
                 decoder = transcriber.decoder(kind)
@@ -76,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output + ".md").write_text(markdown(rows))
     print(markdown(rows))
     return 0
+
+
+def _graph_mb(network) -> float | None:
+    """Size of an exported graph in MB; None for Keras."""
+    path = getattr(network, "path", None)
+    return None if path is None else round(path.stat().st_size / 2**20, 1)
 
 
 def markdown(rows: list[dict]) -> str:
