@@ -42,6 +42,31 @@ def test_an_unalignable_utterance_has_zero_loss_not_inf():
     assert np.isfinite(loss).all() and float(loss[0]) == 0.0
 
 
+@pytest.mark.parametrize("blank_index", [0, 3, 6])
+def test_loss_and_gradients_match_the_dense_reference_implementation(rng, blank_index):
+    """TensorFlow's CTC kernel on sparse labels against the graph implementation keras.ops.ctc_loss runs."""
+    import tensorflow as tf
+
+    batch, frames, classes, symbols = 4, 30, 7, 8
+    activations = tf.Variable(rng.standard_normal((batch, frames, classes)).astype(np.float32))
+    non_blank = [c for c in range(classes) if c != blank_index]
+    labels = rng.choice(non_blank, size=(batch, symbols))
+    label_lengths, output_lengths = np.array([8, 5, 1, 3]), np.array([30, 22, 9, 17])
+
+    def loss_and_gradient(loss_function):
+        with tf.GradientTape() as tape:
+            loss = loss_function(tf.nn.log_softmax(activations))
+            total = tf.reduce_sum(loss)
+        return loss.numpy(), tape.gradient(total, activations).numpy()
+
+    ours, our_gradient = loss_and_gradient(
+        lambda log_probs: ctc_loss(labels, log_probs, label_lengths, output_lengths, blank_index=blank_index))
+    reference, reference_gradient = loss_and_gradient(
+        lambda log_probs: keras.ops.ctc_loss(labels, log_probs, label_lengths, output_lengths, mask_index=blank_index))
+    np.testing.assert_allclose(ours, reference, rtol=1e-4)
+    np.testing.assert_allclose(our_gradient, reference_gradient, atol=1e-4)
+
+
 @pytest.mark.parametrize("label, frames", [([], 0), ([3], 1), ([3, 4], 2), ([3, 3], 3), ([5, 5, 5, 6], 6)])
 def test_required_frames_counts_a_blank_between_repeats(label, frames):
     assert required_frames(label) == frames
