@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from asr import __version__
+from asr.constants import STREAM_CHUNK_MS
+from asr.endpointing import DEFAULT_PAUSE_MS
 from asr.errors import AsrError
 from asr.verbosity import set_verbosity
 
@@ -316,7 +318,9 @@ def _add_transcribe(commands) -> None:
     command = commands.add_parser("transcribe", help="transcribe audio files to text",
                                   description="Transcribe audio files (wav, flac, ogg, opus, mp3); folders are "
                                               "searched for audio files.")
-    command.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+    command.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders; with --stream one file, or "
+                                                                  "- for raw 16-bit 16 kHz mono PCM or a WAV stream "
+                                                                  "on standard input")
     command.add_argument("--model", help="model folder (default: the model shipped with asr)")
     command.add_argument("--decoder", choices=["greedy", "beam", "lm"],
                          help="default: lm when the model has a language model, else beam")
@@ -326,6 +330,14 @@ def _add_transcribe(commands) -> None:
     command.add_argument("--runtime", choices=["auto", "onnx", "keras"], default="auto",
                          help="run the acoustic model in ONNX Runtime from the folder's exported graph (auto: when it "
                               "has a current one) or in Keras")
+    live = command.add_argument_group("live transcription (a model trained with --model streaming_gru)")
+    live.add_argument("--stream", action="store_true",
+                      help="print partial and final lines while the audio arrives (--format txt or json)")
+    live.add_argument("--realtime", action="store_true", help="with --stream FILE: play the file at real-time speed")
+    live.add_argument("--chunk-ms", type=float, default=STREAM_CHUNK_MS, metavar="MS",
+                      help=f"audio read per step (default {STREAM_CHUNK_MS:g})")
+    live.add_argument("--pause-ms", type=float, default=DEFAULT_PAUSE_MS, metavar="MS",
+                      help=f"non-speech that makes a segment final (default {DEFAULT_PAUSE_MS:g})")
     command.set_defaults(run=_transcribe)
 
 
@@ -339,6 +351,11 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
     from asr.output import find_audio, output_names, write_transcript
     from asr.transcriber import load_model
 
+    if args.stream:
+        return _transcribe_stream(args)
+    if args.realtime:
+        print("error: --realtime plays a file for --stream; add --stream", file=sys.stderr)
+        return 2
     inputs, problems = find_audio(args.paths)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
@@ -364,6 +381,46 @@ def _transcribe(args: argparse.Namespace, extra: list[str]) -> int:
                   f"{len(inputs) - done - 1} more have no transcript", file=sys.stderr)
             return 1
     return 1 if failed else 0
+
+
+def _transcribe_stream(args: argparse.Namespace) -> int:
+    """``asr transcribe --stream``: one live input to partial and final lines; exit 1 if the input is bad."""
+    from asr.live_audio import PcmReader, play_file
+    from asr.stream_output import STREAM_FORMATS, StreamPrinter
+    from asr.transcriber import load_model
+
+    if len(args.paths) != 1 or args.format not in STREAM_FORMATS or args.output_dir:
+        print(f"error: --stream takes one input (a file, or - for standard input), --format "
+              f"{' or '.join(STREAM_FORMATS)} and no --output-dir", file=sys.stderr)
+        return 2
+    source = args.paths[0]
+    if source == "-" and args.realtime:
+        print("error: --realtime plays a file; standard input arrives at its own pace", file=sys.stderr)
+        return 2
+    try:
+        recognizer = load_model(args.model, runtime=args.runtime).stream(
+            decoder=args.decoder or "greedy", pause_ms=args.pause_ms, hotwords=args.hotword or None)
+        reader = PcmReader(sys.stdin.buffer, chunk_ms=args.chunk_ms) if source == "-" else None
+        chunks = reader if reader is not None else play_file(source, chunk_ms=args.chunk_ms, realtime=args.realtime)
+    except (AsrError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    printer = StreamPrinter(sys.stdout, format=args.format, terminal=sys.stdout.isatty())
+    interrupted = False
+    try:
+        for chunk in chunks:
+            printer.show(recognizer.accept(chunk))
+    except KeyboardInterrupt:
+        interrupted = True
+    except AsrError as error:  # a file that cannot be decoded part way: keep what was recognised
+        print(f"error: {error}", file=sys.stderr)
+        interrupted = None
+    printer.show(recognizer.finish())
+    printer.close()
+    if reader is not None and reader.dropped_bytes:
+        print(f"warning: {source}: the input ended mid-sample; its last {reader.dropped_bytes} byte(s) were dropped",
+              file=sys.stderr)
+    return 130 if interrupted else 1 if interrupted is None else 0
 
 
 def _add_benchmark(commands) -> None:
@@ -403,14 +460,16 @@ def _benchmark(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _add_export(commands) -> None:
-    """``asr export``: the acoustic model as ONNX (run without TensorFlow) or a SavedModel."""
+    """``asr export``: the acoustic model as ONNX (run without TensorFlow), a SavedModel, or streaming arrays."""
     command = commands.add_parser(
         "export", help="export the acoustic model for ONNX Runtime or TensorFlow Serving",
         description="Export a model folder's acoustic model. onnx writes acoustic.onnx and acoustic.json into the "
                     "folder, which transcribe and evaluate then run in ONNX Runtime without TensorFlow; savedmodel "
-                    "writes a TensorFlow SavedModel (serving_default: features in, log_probs out).")
+                    "writes a TensorFlow SavedModel (serving_default: features in, log_probs out); streaming writes a "
+                    "streaming_gru model's weights as streaming.npz, which transcribe --stream runs without "
+                    "TensorFlow.")
     command.add_argument("model", metavar="MODEL_DIR", help="model folder")
-    command.add_argument("--format", choices=["onnx", "savedmodel"], default="onnx")
+    command.add_argument("--format", choices=["onnx", "savedmodel", "streaming"], default="onnx")
     command.add_argument("--quantize", choices=["int8"], help="onnx only: int8 weights (dynamic quantisation)")
     command.add_argument("--output", help="where to write (default: in the model folder, where it is used)")
     command.set_defaults(run=_export)

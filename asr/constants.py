@@ -16,3 +16,5 @@ SYMBOLS = tuple("abcdefghijklmnopqrstuvwxyz") + ("'", " ")
 NUM_CLASSES = len(SYMBOLS) + 1  # 29: the symbols plus the blank
 
 SECONDS_PER_HOUR = 3600  # s in an hour
+
+STREAM_CHUNK_MS = 100.0  # ms of audio per step of a live stream (read from a pipe or played from a file)

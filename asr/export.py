@@ -9,6 +9,10 @@ largest difference from Keras measured on a padded batch at export.
 :mod:`asr.networks` then runs it in ONNX Runtime without TensorFlow.
 ``int8`` quantises its weights (ONNX Runtime's dynamic quantisation).
 
+``streaming``: a ``streaming_gru`` model's weights as NumPy arrays,
+``streaming.npz`` (:mod:`asr.streaming_network`), which live transcription
+(:mod:`asr.streaming`) runs a chunk at a time without TensorFlow.
+
 ``savedmodel``: a TensorFlow SavedModel with a ``serving_default`` signature
 (``features`` (batch, frames, dim) float32 in, ``log_probs`` out), for
 TensorFlow Serving.
@@ -32,8 +36,9 @@ import numpy as np
 
 from asr.errors import ModelError
 from asr.networks import EXPORT_INFO_FILE, KERAS_FILE, ONNX_FILE, OnnxNetwork, file_sha256, load_keras_model
+from asr.streaming_network import STREAMING_FILE, from_keras
 
-FORMATS = ("onnx", "savedmodel")
+FORMATS = ("onnx", "savedmodel", "streaming")
 QUANTIZATIONS = ("int8",)
 ONNX_OPSET = 17
 SAVED_MODEL_DIR = "saved_model"
@@ -68,12 +73,12 @@ def export_model(folder: str | os.PathLike, *, format: str = "onnx", quantize: s
     ----------
     folder : str or PathLike
         A model folder with ``model.keras``.
-    format : {"onnx", "savedmodel"}
+    format : {"onnx", "savedmodel", "streaming"}
     quantize : {"int8"} or None
         ONNX only: dynamic int8 quantisation of the weights.
     output : str or PathLike, optional
         Where to write; by default ``acoustic.onnx`` in the folder (what
-        transcription loads) or ``saved_model/`` in it.
+        transcription loads), ``saved_model/`` or ``streaming.npz`` in it.
 
     Returns
     -------
@@ -95,6 +100,8 @@ def export_model(folder: str | os.PathLike, *, format: str = "onnx", quantize: s
     model = load_keras_model(folder / KERAS_FILE)
     if format == "savedmodel":
         return _export_saved_model(model, Path(output) if output else folder / SAVED_MODEL_DIR)
+    if format == "streaming":
+        return _export_streaming(model, folder, Path(output) if output else folder / STREAMING_FILE)
     return _export_onnx(model, folder, Path(output) if output else folder / ONNX_FILE, quantize=quantize)
 
 
@@ -161,6 +168,28 @@ def _max_difference(model, run, steps) -> float:
         raise ModelError(f"the exported graph gives shape {actual.shape}, Keras {expected.shape}")
     lengths = output_frames(steps, np.array(CHECK_LENGTHS))
     return float(max(np.abs(actual[row, :n] - expected[row, :n]).max() for row, n in enumerate(lengths)))
+
+
+def _export_streaming(model, folder: Path, path: Path) -> ExportReport:
+    """The NumPy arrays of a streaming model, checked utterance by utterance against Keras."""
+    from asr.models import time_steps
+
+    try:
+        network = from_keras(model)
+    except ValueError as error:
+        raise ModelError(f"{folder}: {error}") from error
+
+    def run(batch):
+        rows = [network.log_probs(features[:length]) for features, length in zip(batch, CHECK_LENGTHS)]
+        padded = np.zeros((len(rows), max(len(row) for row in rows), network.num_classes), np.float32)
+        for i, row in enumerate(rows):
+            padded[i, :len(row)] = row
+        return padded
+
+    difference = _max_difference(model, run, time_steps(model))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    network.save(path, model_sha256=file_sha256(folder / KERAS_FILE) if (folder / KERAS_FILE).is_file() else "")
+    return ExportReport(path=path, max_abs_difference=difference, bytes=path.stat().st_size)
 
 
 def _export_saved_model(model, path: Path) -> ExportReport:

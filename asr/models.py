@@ -17,7 +17,9 @@ of an utterance by one frame when its batch-mates change its parity.
 
 The names follow the classic DNN speech recognizer walkthrough (``rnn``,
 ``rnn_td``, ``cnn_rnn``, ``deep_rnn``, ``bidir_rnn``), plus ``cnn_bigru``, our
-default, and ``deepspeech2`` after Baidu's Deep Speech 2 and the Keras CTC example.
+default, ``streaming_gru``, which sees only a fixed 40 ms of the future and so
+can transcribe live audio (:mod:`asr.streaming`), and ``deepspeech2`` after
+Baidu's Deep Speech 2 and the Keras CTC example.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ def build_model(name: str, *, input_dim: int, num_classes: int = NUM_CLASSES, **
     Parameters
     ----------
     name : str
-        One of ``VARIANTS``: rnn, rnn_td, cnn_rnn, deep_rnn, bidir_rnn, cnn_bigru, deepspeech2.
+        One of ``VARIANTS``: rnn, rnn_td, cnn_rnn, deep_rnn, bidir_rnn, cnn_bigru, streaming_gru, deepspeech2.
     input_dim : int
         Feature values per frame (161 for the default spectrogram).
     num_classes : int
@@ -365,6 +367,40 @@ def cnn_bigru(*, input_dim: int, num_classes: int, filters: int = 256, kernel_si
         x = layers.BatchNormalization(name=f"bigru_norm_{i}")(x)
         x = layers.Dropout(dropout, name=f"bigru_dropout_{i}")(x)
     return keras.Model(inputs, _classifier(x, num_classes), name="cnn_bigru")
+
+
+@variant("streaming_gru")
+def streaming_gru(*, input_dim: int, num_classes: int, filters: int = 256, kernel_size: int = 11, stride: int = 2,
+                  lookahead: int = 4, units: int = 512, dropout: float = 0.1, **options) -> keras.Model:
+    """The streaming variant: a front end with a fixed look-ahead, unidirectional GRUs, TimeDistributed(Dense).
+
+    Every output frame depends only on the past and on ``lookahead`` input
+    frames of the future (``lookahead * hop_ms`` ms, 40 ms at the defaults,
+    plus the feature window), so :mod:`asr.streaming` can run it on audio
+    as it arrives. Its convolution pads ``kernel_size - 1 - lookahead`` zero
+    frames before the input and ``lookahead`` after, so it has the same
+    ``ceil(frames / stride)`` outputs as :func:`cnn_bigru`, and an utterance's
+    outputs never depend on the padding after it in a batch.
+
+    Options: ``filters``, ``kernel_size``, ``stride`` (time reduction of the
+    front end), ``lookahead`` (input frames, at most ``kernel_size - 1``),
+    ``units``, ``layers`` (GRU count, default 3), ``dropout`` (after each GRU).
+    """
+    depth = options.pop("layers", 3)
+    if options:
+        raise TypeError(f"unexpected options {sorted(options)}")
+    if not 0 <= lookahead <= kernel_size - 1:
+        raise TypeError(f"lookahead must be 0 to kernel_size - 1 ({kernel_size - 1}) frames, got {lookahead}")
+    inputs = _inputs(input_dim)
+    x = layers.ZeroPadding1D((kernel_size - 1 - lookahead, lookahead), name="conv_padding")(inputs)
+    x = layers.Conv1D(filters, kernel_size, strides=stride, padding="valid", use_bias=False, name="conv")(x)
+    x = layers.BatchNormalization(name="conv_norm")(x)
+    x = layers.ReLU(name="conv_relu")(x)
+    for i in range(depth):
+        x = _gru(units, f"gru_{i}")(x)
+        x = layers.BatchNormalization(name=f"gru_norm_{i}")(x)
+        x = layers.Dropout(dropout, name=f"gru_dropout_{i}")(x)
+    return keras.Model(inputs, _classifier(x, num_classes), name="streaming_gru")
 
 
 @variant("deepspeech2")

@@ -11,6 +11,7 @@ import numpy as np
 
 from asr.audio import audio_duration, load_audio, stream_audio
 from asr.decoders import Word, decoder_from_config
+from asr.endpointing import DEFAULT_MAX_SEGMENT_SECONDS, DEFAULT_PAUSE_MS, EndpointConfig
 from asr.features import compute_features
 from asr.model_folder import ModelFolder, load_model_folder
 from asr.networks import output_lengths
@@ -59,6 +60,7 @@ class Transcriber:
     def __init__(self, folder: ModelFolder):
         self.folder = folder
         self._decoders = {}
+        self._streaming_network = None
 
     @property
     def sample_rate(self) -> int:
@@ -80,6 +82,44 @@ class Transcriber:
             config = settings.for_kind(kind, beam_width=key[1])
             self._decoders[key] = decoder_from_config(config, alphabet=self.folder.alphabet)
         return self._decoders[key]
+
+    def streaming_network(self):
+        """The folder's model as a :class:`asr.streaming_network.StreamingNetwork`, loaded once and kept.
+
+        Raises
+        ------
+        ModelError
+            If the model cannot stream (it is not a ``streaming_gru``).
+        """
+        if self._streaming_network is None:
+            from asr.streaming_network import load_streaming_network
+
+            self._streaming_network = load_streaming_network(self.folder.path)
+        return self._streaming_network
+
+    def stream(self, *, decoder: str = "greedy", pause_ms: float = DEFAULT_PAUSE_MS,
+               max_segment_seconds: float = DEFAULT_MAX_SEGMENT_SECONDS, hotwords: Sequence[str] | None = None):
+        """A new live recognizer (:class:`asr.streaming.StreamingRecognizer`) on this streaming model.
+
+        Parameters
+        ----------
+        decoder : {"greedy", "beam", "lm"}
+            Decodes each segment once a pause ends it; partial words are greedy.
+        pause_ms : float
+            Milliseconds of non-speech that end a segment.
+        max_segment_seconds : float
+            A segment without a pause is cut at this length.
+        hotwords : sequence of str, optional
+
+        Raises
+        ------
+        ModelError
+            If the model cannot stream.
+        """
+        from asr.streaming import StreamingRecognizer
+
+        endpoint = EndpointConfig(pause_ms=pause_ms, max_segment_seconds=max_segment_seconds)
+        return StreamingRecognizer(self, decoder=decoder, endpoint=endpoint, hotwords=hotwords)
 
     def log_probs(self, samples: np.ndarray) -> np.ndarray:
         """Per-frame log-probabilities of 16 kHz mono samples, shape (frames, num_classes)."""

@@ -16,6 +16,7 @@ SMALL = {
     "deep_rnn": {"units": 16, "layers": 3},
     "bidir_rnn": {"units": 16},
     "cnn_bigru": {"filters": 8, "units": 16, "layers": 2, "stride": 3},
+    "streaming_gru": {"filters": 8, "units": 16, "layers": 2, "stride": 3, "lookahead": 2},
     "deepspeech2": {"filters": 4, "units": 16, "layers": 2, "dense_units": 16},
 }
 
