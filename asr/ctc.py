@@ -53,7 +53,7 @@ def ctc_loss(labels, log_probs, label_lengths, output_lengths, *, blank_index: i
     labels = tf.cast(labels, tf.int32)
     label_lengths = tf.cast(label_lengths, tf.int32)
     output_lengths = tf.cast(output_lengths, tf.int32)
-    log_probs = tf.convert_to_tensor(log_probs, tf.float32)
+    log_probs = tf.cast(log_probs, tf.float32)  # a mixed-precision model gives float16 or bfloat16
     loss = tf.compat.v1.nn.ctc_loss(
         _sparse_labels(labels, label_lengths, blank_index=blank_index),
         _blank_last(log_probs, blank_index),
