@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -415,11 +416,20 @@ def _transcribe_stream(args: argparse.Namespace) -> int:
     except AsrError as error:  # a file that cannot be decoded part way: keep what was recognised
         print(f"error: {error}", file=sys.stderr)
         interrupted = None
-    printer.show(recognizer.finish())
-    printer.close()
+    except BrokenPipeError:  # the reader of our output has gone (| head): nobody is left to print to
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (so the interpreter's final flush stays quiet)
+        return 0
+    try:
+        printer.show(recognizer.finish())
+        printer.close()
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     if reader is not None and reader.dropped_bytes:
         print(f"warning: {source}: the input ended mid-sample; its last {reader.dropped_bytes} byte(s) were dropped",
               file=sys.stderr)
+    if reader is not None and reader.silenced_samples:
+        print(f"warning: {source}: {reader.silenced_samples} sample(s) were NaN, infinite or beyond +-1e6 and were "
+              "taken as silence", file=sys.stderr)
     return 130 if interrupted else 1 if interrupted is None else 0
 
 

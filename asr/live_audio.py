@@ -7,7 +7,9 @@ send a WAV stream, whose header gives the rate, channels and sample format
 16 kHz as it arrives and channels are averaged. A stream's ``data`` chunk is
 read until the input ends, whatever size its header claims (``arecord`` writes
 a placeholder). Input cut off mid-sample loses only the incomplete sample,
-which :attr:`PcmReader.dropped_bytes` reports.
+which :attr:`PcmReader.dropped_bytes` reports; float samples that are NaN,
+infinite or absurdly large become silence, counted in
+:attr:`PcmReader.silenced_samples`, and the stream goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 import soxr
 
-from asr.audio import RESAMPLER_QUALITY, load_audio
+from asr.audio import MAX_SAMPLE_MAGNITUDE, RESAMPLER_QUALITY, load_audio
 from asr.constants import SAMPLE_RATE, STREAM_CHUNK_MS
 from asr.errors import AudioError
 
@@ -86,6 +88,7 @@ class PcmReader:
                                                quality=RESAMPLER_QUALITY)
                            if self.format.sample_rate != SAMPLE_RATE else None)
         self.dropped_bytes = 0  # bytes of an incomplete last sample, when the input was cut off mid-sample
+        self.silenced_samples = 0  # float samples that were NaN, infinite or beyond MAX_SAMPLE_MAGNITUDE, set to 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
         while True:
@@ -94,12 +97,20 @@ class PcmReader:
             data, last = self._carry + more, len(more) < wanted  # a short read is the end of the input
             whole = len(data) - len(data) % self.format.frame_bytes
             self._carry = data[whole:]
-            samples = self._resample(_to_float(data[:whole], self.format), last=last)
+            samples = self._resample(self._finite(_to_float(data[:whole], self.format)), last=last)
             if samples.size:
                 yield samples
             if last:
                 self.dropped_bytes = len(self._carry)
                 return
+
+    def _finite(self, samples: np.ndarray) -> np.ndarray:
+        """Float samples that are not numbers a microphone gives (NaN, inf, huge) become silence, counted."""
+        bad = ~(np.abs(samples) <= MAX_SAMPLE_MAGNITUDE)
+        if bad.any():
+            self.silenced_samples += int(bad.sum())
+            samples = np.where(bad, np.float32(0.0), samples)
+        return samples
 
     def _resample(self, samples: np.ndarray, *, last: bool) -> np.ndarray:
         if self._resampler is None:

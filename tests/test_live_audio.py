@@ -68,6 +68,14 @@ def test_input_cut_off_mid_sample_keeps_every_whole_sample_and_reports_the_rest(
     assert read.size == len(pcm) // 2 and reader.dropped_bytes == 1
 
 
+def test_nan_and_infinite_float_samples_become_counted_silence():
+    samples = tone(0.2).astype("<f4")
+    samples[[5, 77, 900]] = [np.nan, np.inf, 1e30]
+    read, reader = _read_all(_wav_bytes(samples, 16000, "FLOAT"))
+    assert np.isfinite(read).all() and reader.silenced_samples == 3
+    assert read[5] == read[77] == read[900] == 0.0 and read.size == samples.size
+
+
 def test_empty_input_gives_no_chunks():
     read, reader = _read_all(b"")
     assert read.size == 0 and reader.dropped_bytes == 0
