@@ -237,7 +237,8 @@ class BatchPlan:
     sentences), picks one variant per drawn utterance at random,
     sorts by length with a little noise (length buckets), packs batches up to
     ``max_frames`` padded frames or ``max_batch`` utterances, and shuffles the
-    batch order. With ``sortagrad``, epoch 0 is plain shortest-first.
+    batch order. With ``sortagrad``, epoch 0 is plain shortest-first (still
+    with a variant drawn per utterance: a one-epoch run sees its augmentation).
     """
 
     lengths: np.ndarray  # (variants, utterances) frames; 0 marks a row to leave out
@@ -251,8 +252,8 @@ class BatchPlan:
         """Row indices of each batch of ``epoch``."""
         rng = np.random.default_rng([self.seed, epoch])
         variants, count = self.lengths.shape
-        if self.sortagrad and epoch == 0:
-            choice = np.zeros(count, dtype=np.int64)
+        if self.sortagrad and epoch == 0:  # shortest first, but with the perturbed copies drawn as in any epoch
+            choice = rng.integers(0, variants, size=count) if variants > 1 else np.zeros(count, dtype=np.int64)
             jitter = np.zeros(count)
         else:
             choice = rng.integers(0, variants, size=count)
