@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The streaming model (issue 22): streaming_gru (a front end with 40 ms of look-ahead, 3 x GRU(512), about 4.6 M
+# parameters), trained with the same data and augmentation as the offline model of training/unseen_speakers.sh,
+# then exported twice: acoustic.onnx (offline use) and streaming.npz (asr transcribe --stream, without TensorFlow).
+# 20 epochs of 8.3 h of audio, about 20 minutes each on 2 cores.
+#
+# Usage: training/streaming_model.sh   (run it again after a stop: it resumes from the newest checkpoint)
+# Reads ../shared beside the checkout, or $ASR_SHARED.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+shared="${ASR_SHARED:-../shared}"
+run=training/streaming_gru_v1
+
+resume=()
+[ -f "${run}/config.json" ] && resume=(--resume)
+python3 -m asr train --train "${shared}"/corpus/train/*.jsonl --dev "${shared}"/corpus/dev/*.jsonl --output "${run}" \
+  --model streaming_gru --features logmel \
+  --max-frames 12000 --speeds 0.9 1.0 1.1 --frequency-warp 0.85 1.15 --augment noise reverb \
+  --source-share fsdd=0.25 picovoice_keywords=0.25 \
+  --epochs 20 --learning-rate 1e-3 --warmup-epochs 1 --patience 0 --seed 0 \
+  --keep-checkpoints 1 --progress epoch "${resume[@]}"
+python3 -m asr export "${run}"
+python3 -m asr export "${run}" --format streaming
