@@ -36,6 +36,7 @@ from asr.constants import NUM_CLASSES  # noqa: E402
 from asr.frames import TimeStep, output_frames, total_stride  # noqa: E402
 
 VARIANTS: dict[str, Callable[..., keras.Model]] = {}
+UTTERANCE_NORMS = ("none", "mean", "meanvar")  # cnn_bigru's per-utterance normalisation of its input
 TIME_LAYERS = (layers.Conv1D, layers.Conv2D, layers.MaxPooling1D, layers.MaxPooling2D, layers.AveragePooling1D,
                layers.AveragePooling2D, layers.ZeroPadding1D, layers.ZeroPadding2D)
 
@@ -110,6 +111,50 @@ class ReverseUtterances(_UtteranceLengthLayer):
         lengths = self._lengths(features)[:, None]
         source = ops.where(positions <= lengths, lengths - positions, positions - 1)  # 0-based frame to read
         return ops.take_along_axis(x, ops.expand_dims(source, -1), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="asr")
+class UtteranceNormalization(_UtteranceLengthLayer):
+    """Normalise each utterance by its own mean and standard deviation per feature, over its real frames.
+
+    ``features`` (batch, frames, dim) in, the same shape out: cepstral mean
+    and variance normalisation per utterance, on top of the global statistics
+    the features were normalised with, so a voice or a channel that shifts
+    every frame the same way (a microphone's colour, a loud room) looks like
+    the ones the model trained on. The padding after an utterance stays zero
+    and never enters its statistics. Called on the model's input alone.
+
+    Parameters
+    ----------
+    scale : bool
+        Divide by the standard deviation too (else only subtract the mean).
+    epsilon : float
+        Added to the variance.
+    """
+
+    def __init__(self, scale: bool = True, epsilon: float = 1e-3, **kwargs):
+        super().__init__(stride=1, **kwargs)
+        self.scale = bool(scale)
+        self.epsilon = float(epsilon)
+
+    def call(self, features):
+        lengths = self._lengths(features)
+        kept = ops.cast(_frame_positions(features) <= lengths[:, None], features.dtype)[:, :, None]
+        count = ops.maximum(ops.cast(lengths, features.dtype), 1.0)[:, None, None]
+        mean = ops.sum(features * kept, axis=1, keepdims=True) / count
+        centred = (features - mean) * kept
+        if not self.scale:
+            return centred
+        variance = ops.sum(centred * centred, axis=1, keepdims=True) / count
+        return centred / ops.sqrt(variance + self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("stride")
+        return {**config, "scale": self.scale, "epsilon": self.epsilon}
 
 
 def variant(name: str):
@@ -348,18 +393,25 @@ def bidir_rnn(*, input_dim: int, num_classes: int, units: int = 200) -> keras.Mo
 
 @variant("cnn_bigru")
 def cnn_bigru(*, input_dim: int, num_classes: int, filters: int = 256, kernel_size: int = 11, stride: int = 2,
-              units: int = 256, dropout: float = 0.1, **options) -> keras.Model:
+              units: int = 256, dropout: float = 0.1, utterance_norm: str = "none", **options) -> keras.Model:
     """Our default: a strided Conv1D front end, stacked BiGRUs with dropout, TimeDistributed(Dense).
 
     Options: ``filters``, ``kernel_size``, ``stride`` (time reduction of the
     front end), ``units`` (per direction), ``layers`` (BiGRU count, default 2),
-    ``dropout`` (after each BiGRU).
+    ``dropout`` (after each BiGRU), ``utterance_norm`` (``none``; ``mean`` or
+    ``meanvar``: normalise each utterance by its own statistics first,
+    :class:`UtteranceNormalization`).
     """
     depth = options.pop("layers", 2)
     if options:
         raise TypeError(f"unexpected options {sorted(options)}")
+    if utterance_norm not in UTTERANCE_NORMS:
+        raise TypeError(f"utterance_norm must be one of {UTTERANCE_NORMS}, got {utterance_norm!r}")
     inputs = _inputs(input_dim)
-    x = _padded_conv1d(inputs, filters, kernel_size, stride, name="conv")
+    x = inputs
+    if utterance_norm != "none":
+        x = UtteranceNormalization(scale=utterance_norm == "meanvar", name="utterance_norm")(inputs)
+    x = _padded_conv1d(x, filters, kernel_size, stride, name="conv")
     x = layers.BatchNormalization(name="conv_norm")(x)
     x = layers.ReLU(name="conv_relu")(x)
     for i in range(depth):

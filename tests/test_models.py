@@ -108,3 +108,25 @@ def test_a_model_saved_with_keras_bidirectional_layers_starts_todays_variant(rng
                                atol=1e-5)
     with pytest.raises(ValueError, match="one side only"):
         copy_weights(old, build_model("cnn_bigru", input_dim=13, filters=8, units=8, layers=2))
+
+
+@pytest.mark.parametrize("norm", ["mean", "meanvar"])
+def test_utterance_normalisation_makes_the_model_blind_to_a_channels_constant_colour(norm, rng):
+    """A fixed gain per feature (a microphone's colour) and offset change nothing with meanvar; an offset with mean."""
+    model = build_model("cnn_bigru", input_dim=23, filters=8, units=8, layers=1, utterance_norm=norm)
+    features = rng.standard_normal((1, 60, 23)).astype(np.float32)
+    gain = rng.uniform(0.5, 2.0, 23).astype(np.float32) if norm == "meanvar" else np.float32(1.0)
+    coloured = features * gain + rng.normal(0, 3, 23).astype(np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(coloured)),  # to the variance's epsilon (1e-3)
+                               keras.ops.convert_to_numpy(model(features)), atol=2e-3)
+    assert np.abs(keras.ops.convert_to_numpy(model(features + 3.0)) - keras.ops.convert_to_numpy(model(features))).max() \
+        < 2e-3
+    batch = np.zeros((2, 90, 23), np.float32)
+    batch[0, :60], batch[1] = coloured[0], rng.standard_normal((90, 23))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(batch))[0, :30],
+                               keras.ops.convert_to_numpy(model(coloured))[0], atol=1e-4)
+
+
+def test_an_unknown_utterance_normalisation_is_refused():
+    with pytest.raises(ValueError, match="utterance_norm must be one of"):
+        build_model("cnn_bigru", input_dim=10, utterance_norm="cepstral")
