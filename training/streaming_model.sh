@@ -16,7 +16,7 @@ resume=()
 [ -f "${run}/config.json" ] && resume=(--resume)
 python3 -m asr train --train "${shared}"/corpus/train/*.jsonl --dev "${shared}"/corpus/dev/*.jsonl --output "${run}" \
   --model streaming_gru --features logmel \
-  --max-frames 12000 --speeds 0.9 1.0 1.1 --frequency-warp 0.85 1.15 --augment noise reverb \
+  --max-frames 12000 --speeds 0.9 1.0 1.1 --frequency-warp 0.85 1.15 \
   --source-share fsdd=0.25 picovoice_keywords=0.25 \
   --epochs 20 --learning-rate 1e-3 --warmup-epochs 1 --patience 0 --seed 0 \
   --keep-checkpoints 1 --progress epoch "${resume[@]}"
