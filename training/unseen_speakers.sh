@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The next default model (issue 19): trained from scratch on every training manifest, with speaker and channel
-# augmentation, for voices the bundled model has never heard. training/RESULTS.md has why each setting is there.
+# The next default model (issue 19): trained from scratch on every training manifest, with speed perturbation and
+# VTLP, for voices the bundled model has never heard. training/RESULTS.md has why each setting is there.
 #
 #   1. the cnn_bigru acoustic model, stride-3 front end and 3 x BiGRU(320) (about 5 M parameters, the bundled
 #      model's training speed), 40 epochs; one epoch is 8.3 h of audio, about 16 minutes on 2 cores;
