@@ -121,6 +121,7 @@ class StreamingRecognizer:
         self._pending = np.zeros(0, dtype=np.float32)  # samples from the start of the next feature frame
         self._received = 0  # samples received
         self._segment: list[np.ndarray] = []  # log-probabilities of the open segment, in chunks
+        self._best: list[np.ndarray] = []  # the best class of each of its frames, in the same chunks
         self._segment_start = 0  # its first output frame
         self.finished = False
 
@@ -166,8 +167,10 @@ class StreamingRecognizer:
     def _advance(self, log_probs: np.ndarray) -> StreamUpdate:
         """Take new output frames: close the segments they end, return the update."""
         finals = []
+        best = log_probs.argmax(axis=1)
         self._segment.append(log_probs)
-        for end in self._endpointer.push(log_probs.argmax(axis=1)):
+        self._best.append(best)
+        for end in self._endpointer.push(best):
             segment = self._close(end)
             if segment.text:
                 finals.append(segment)
@@ -179,16 +182,17 @@ class StreamingRecognizer:
         cut = end - self._segment_start
         closed, rest = frames[:cut], frames[cut:]
         start_seconds = self._segment_start * self.frame_seconds
-        self._segment, self._segment_start = [rest], end
+        best = np.concatenate(self._best) if self._best else np.zeros(0, dtype=np.int64)
+        self._segment, self._best, self._segment_start = [rest], [best[cut:]], end
         hypothesis = self._decoder.decode(closed, frame_seconds=self.frame_seconds, hotwords=self._hotwords)
         words = tuple(replace(w, start=w.start + start_seconds, end=w.end + start_seconds) for w in hypothesis.words)
         return Segment(text=hypothesis.text, start=start_seconds, end=end * self.frame_seconds, words=words)
 
     def _partial(self) -> str:
         """The greedy words of the open segment."""
-        if not self._segment:
+        if not self._best:
             return ""
-        best = np.concatenate([part.argmax(axis=1) for part in self._segment])
+        best = np.concatenate(self._best)
         if best.size == 0:
             return ""
         keep = np.ones(best.shape, dtype=bool)
