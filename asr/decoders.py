@@ -44,6 +44,7 @@ import numpy as np
 from asr.alignment import best_path, path_confidence, path_words, word_confidence
 from asr.alphabet import Alphabet
 from asr.files import write_text_atomically
+from asr.prefix_search import PrefixSearch
 from asr.text import normalize_text
 
 DECODER_KINDS = ("greedy", "beam", "lm", "beam_tf")
@@ -316,6 +317,33 @@ class Decoder(abc.ABC):
     def _search(self, log_probs: np.ndarray, *, n: int, hotwords: list[str]) -> list[_Beam]:
         """Up to ``n`` raw results, best first, for checked non-empty log-probabilities."""
 
+    def stream(self, *, frame_seconds: float, hotwords: Sequence[str] | None = None) -> UtteranceStream:
+        """Decode one utterance as its frames arrive: :meth:`UtteranceStream.push` them, then ``finish``.
+
+        Parameters are those of :meth:`decode`. The ``beam`` and ``lm``
+        decoders carry their beams from chunk to chunk; the others keep the
+        frames and search them at the end. Either way ``finish`` returns what
+        :meth:`decode_nbest` returns for all the frames at once.
+
+        Examples
+        --------
+        >>> stream = build_decoder("greedy").stream(frame_seconds=0.02)
+        >>> log_probs = np.log(np.full((3, 29), 0.01))
+        >>> log_probs[1, 1] = 0.0  # frame 1 says "a"
+        >>> stream.push(log_probs[:2])
+        >>> stream.partial
+        'a'
+        >>> stream.push(log_probs[2:])
+        >>> stream.finish()[0].text
+        'a'
+        """
+        _check_frame_seconds(frame_seconds)
+        return UtteranceStream(self, frame_seconds=frame_seconds, hotwords=self._check_hotwords(hotwords))
+
+    def _start_search(self, hotwords: list[str]) -> PrefixSearch | None:
+        """A search that takes frames as they come, where the decoder has one."""
+        return None
+
     def _check_hotwords(self, hotwords: Sequence[str] | None) -> list[str]:
         """Normalised hotwords; refuse them where the decoder cannot use them."""
         if hotwords is None:
@@ -352,6 +380,63 @@ class Decoder(abc.ABC):
         return [self._ids[char] for char in text]
 
 
+class UtteranceStream:
+    """One utterance decoded as its frames arrive; make one with :meth:`Decoder.stream`.
+
+    Attributes
+    ----------
+    frames : int
+        Frames pushed so far.
+    """
+
+    def __init__(self, decoder: Decoder, *, frame_seconds: float, hotwords: list[str]):
+        self._decoder = decoder
+        self._frame_seconds = frame_seconds
+        self._hotwords = hotwords
+        self._search = decoder._start_search(hotwords)
+        self._chunks: list[np.ndarray] = []  # the checked log-probabilities pushed so far
+        self._best: list[np.ndarray] = []  # each frame's best class, for the greedy partial of searches that wait
+        self.frames = 0
+
+    def push(self, log_probs: np.ndarray) -> None:
+        """Take the next frames: log-probabilities (or logits) of shape ``(frames, num_classes)``, 0 frames allowed.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`Decoder.decode` does.
+        """
+        log_probs = check_log_probs(log_probs, num_classes=self._decoder.alphabet.num_classes)
+        self._chunks.append(log_probs)
+        self.frames += len(log_probs)
+        if self._search is not None:
+            self._search.advance(log_probs)
+        else:
+            self._best.append(log_probs.argmax(axis=1))
+
+    @property
+    def partial(self) -> str:
+        """The best words so far: the search's best prefix, or the greedy reading; they may still change."""
+        if self._search is not None:
+            return self._search.best_text()
+        best = np.concatenate(self._best) if self._best else np.zeros(0, dtype=np.int64)
+        return " ".join(word for word, _, _ in path_words(best, alphabet=self._decoder.alphabet))
+
+    def finish(self, *, n: int = 1) -> list[Hypothesis]:
+        """Up to ``n`` hypotheses for every frame pushed, best first, as :meth:`Decoder.decode_nbest` gives."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        decoder = self._decoder
+        log_probs = np.concatenate(self._chunks) if self._chunks else np.zeros((0, decoder.alphabet.num_classes))
+        if len(log_probs) == 0:
+            return [Hypothesis(text="", score=0.0)]
+        if self._search is not None:
+            beams = _prefix_beams(self._search, n)
+        else:
+            beams = decoder._search(log_probs, n=n, hotwords=self._hotwords)
+        return [decoder._hypothesis(log_probs, beam, self._frame_seconds) for beam in beams[:n]]
+
+
 class GreedyDecoder(Decoder):
     """Best class per frame, repeats merged, blanks dropped (kind ``greedy``)."""
 
@@ -374,14 +459,17 @@ class PrefixBeamDecoder(Decoder):
         self._decoder = _build_pyctcdecode(config, alphabet, unigrams)
 
     def _search(self, log_probs: np.ndarray, *, n: int, hotwords: list[str]) -> list[_Beam]:
-        """pyctcdecode's beams, with its word frame spans."""
+        """The prefix search over the whole utterance at once."""
+        search = self._start_search(hotwords)
+        search.advance(log_probs)
+        return _prefix_beams(search, n)
+
+    def _start_search(self, hotwords: list[str]) -> PrefixSearch:
+        """A search to feed frames as they come."""
         config = self.config
-        beams = self._decoder.decode_beams(
-            log_probs, beam_width=config.beam_width, beam_prune_logp=config.beam_prune_logp,
-            token_min_logp=config.token_min_logp, prune_history=False, hotwords=hotwords or None,
-            hotword_weight=config.hotword_weight)
-        return [_Beam(text=text, score=combined, spans=[(word, start, end) for word, (start, end) in frames])
-                for text, _, frames, _, combined in beams[:n]]
+        return PrefixSearch(self._decoder, beam_width=config.beam_width, beam_prune_logp=config.beam_prune_logp,
+                            token_min_logp=config.token_min_logp, hotwords=hotwords,
+                            hotword_weight=config.hotword_weight)
 
 
 class TensorFlowBeamDecoder(Decoder):
@@ -414,6 +502,12 @@ class TensorFlowBeamDecoder(Decoder):
         """A result with the spans of its best alignment (of the raw ids, spaces included)."""
         path = best_path(log_probs, ids.tolist(), blank_index=self.alphabet.blank_index)
         return _Beam(text=text, score=score, spans=path_words(path, alphabet=self.alphabet), path=path)
+
+
+def _prefix_beams(search: PrefixSearch, n: int) -> list[_Beam]:
+    """The best ``n`` results of a finished prefix search."""
+    return [_Beam(text=text, score=score, spans=[(word, start, end) for word, (start, end) in frames])
+            for text, frames, score in search.finish()[:n]]
 
 
 def build_decoder(kind: str = "greedy", *, alphabet: Alphabet = Alphabet(), beam_width: int = DEFAULT_BEAM_WIDTH,

@@ -4,9 +4,11 @@ A :class:`StreamingRecognizer` takes chunks of 16 kHz mono samples of any
 size and carries everything between them: the samples of the next feature
 frame, the streaming network's convolution context and GRU states
 (:class:`asr.streaming_network.NetworkStream`), and the open segment's
-log-probabilities. After each chunk it returns a :class:`StreamUpdate`: the
-open segment's words so far (``partial``, the greedy reading of its frames,
-which may still change) and every segment the endpointer
+log-probabilities and decoding (:meth:`asr.decoders.Decoder.stream`: the
+beam and lm decoders carry their beams and language model states from chunk
+to chunk). After each chunk it returns a :class:`StreamUpdate`: the open
+segment's words so far (``partial``, the chosen decoder's best reading of its
+frames, which may still change) and every segment the endpointer
 (:mod:`asr.endpointing`) closed in the meantime, decoded with the chosen
 decoder (greedy, beam, or lm) into final words timed from the start of the
 stream. The features of a frame need only its own 32 ms of samples and the
@@ -77,7 +79,7 @@ class StreamUpdate:
     finals : tuple of Segment
         Segments closed since the last update, in order, each with words; silent ones are left out.
     partial : str
-        The open segment's words so far (greedy); they may still change.
+        The open segment's words so far, the decoder's best reading; they may still change.
     seconds : float
         Audio received so far, in seconds.
     """
@@ -98,7 +100,7 @@ class StreamingRecognizer:
     transcriber : asr.transcriber.Transcriber
         The model folder, its decoders and its streaming network.
     decoder : {"greedy", "beam", "lm"}
-        Decodes each closed segment.
+        Decodes each segment as its frames come, for the partial and the final words.
     endpoint : EndpointConfig
     hotwords : sequence of str, optional
         Words to favour (beam and lm).
@@ -121,8 +123,8 @@ class StreamingRecognizer:
         self._pending = np.zeros(0, dtype=np.float32)  # samples from the start of the next feature frame
         self._received = 0  # samples received
         self._segment: list[np.ndarray] = []  # log-probabilities of the open segment, in chunks
-        self._best: list[np.ndarray] = []  # the best class of each of its frames, in the same chunks
         self._segment_start = 0  # its first output frame
+        self._utterance = self._decoder.stream(frame_seconds=self.frame_seconds, hotwords=self._hotwords)
         self.finished = False
 
     def accept(self, samples: np.ndarray) -> StreamUpdate:
@@ -166,38 +168,43 @@ class StreamingRecognizer:
 
     def _advance(self, log_probs: np.ndarray) -> StreamUpdate:
         """Take new output frames: close the segments they end, return the update."""
-        finals = []
-        best = log_probs.argmax(axis=1)
-        self._segment.append(log_probs)
-        self._best.append(best)
-        for end in self._endpointer.push(best):
+        first = self._endpointer.frames  # the stream's index of log_probs[0]
+        finals, taken = [], 0
+        for end in self._endpointer.push(log_probs.argmax(axis=1)):
+            cut = max(end - first, taken)  # a segment cut short at its last pause may end in frames taken already
+            self._take(log_probs[taken:cut])
+            taken = cut
             segment = self._close(end)
             if segment.text:
                 finals.append(segment)
-        return StreamUpdate(finals=tuple(finals), partial=self._partial(), seconds=self._received / self.sample_rate)
+        self._take(log_probs[taken:])
+        return StreamUpdate(finals=tuple(finals), partial=self._utterance.partial,
+                            seconds=self._received / self.sample_rate)
+
+    def _take(self, log_probs: np.ndarray) -> None:
+        """Add frames to the open segment and to its decoding."""
+        self._segment.append(log_probs)
+        self._utterance.push(log_probs)
 
     def _close(self, end: int) -> Segment:
-        """Decode the open segment's frames up to ``end`` (exclusive) and start the next there."""
+        """Decode the open segment's frames up to ``end`` (exclusive) and start the next there.
+
+        The segment's decoding has read its frames as they came; where the
+        segment ends before its last frame (cut short at its last pause), its
+        frames up to ``end`` are decoded again, and the rest open the next one.
+        """
         frames = np.concatenate(self._segment) if self._segment else np.zeros((0, self._folder.alphabet.num_classes))
         cut = end - self._segment_start
-        closed, rest = frames[:cut], frames[cut:]
+        if cut == self._utterance.frames:
+            hypothesis = self._utterance.finish()[0]
+        else:
+            hypothesis = self._decoder.decode(frames[:cut], frame_seconds=self.frame_seconds, hotwords=self._hotwords)
         start_seconds = self._segment_start * self.frame_seconds
-        best = np.concatenate(self._best) if self._best else np.zeros(0, dtype=np.int64)
-        self._segment, self._best, self._segment_start = [rest], [best[cut:]], end
-        hypothesis = self._decoder.decode(closed, frame_seconds=self.frame_seconds, hotwords=self._hotwords)
+        self._segment, self._segment_start = [], end
+        self._utterance = self._decoder.stream(frame_seconds=self.frame_seconds, hotwords=self._hotwords)
+        self._take(frames[cut:])
         words = tuple(replace(w, start=w.start + start_seconds, end=w.end + start_seconds) for w in hypothesis.words)
         return Segment(text=hypothesis.text, start=start_seconds, end=end * self.frame_seconds, words=words)
-
-    def _partial(self) -> str:
-        """The greedy words of the open segment."""
-        if not self._best:
-            return ""
-        best = np.concatenate(self._best)
-        if best.size == 0:
-            return ""
-        keep = np.ones(best.shape, dtype=bool)
-        keep[1:] = best[1:] != best[:-1]
-        return " ".join(self._folder.alphabet.decode(best[keep]).split())
 
 
 def stream_chunks(samples: np.ndarray, *, chunk_samples: int | Iterable[int]) -> Iterator[np.ndarray]:

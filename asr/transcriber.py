@@ -104,7 +104,7 @@ class Transcriber:
         Parameters
         ----------
         decoder : {"greedy", "beam", "lm"}
-            Decodes each segment once a pause ends it; partial words are greedy.
+            Reads each segment as its frames come: the partial words, and the final ones once a pause ends it.
         pause_ms : float
             Milliseconds of non-speech that end a segment.
         max_segment_seconds : float

@@ -4,12 +4,12 @@ Three measurements, one model folder trained with ``--model streaming_gru``:
 
 * **WER / CER** on each dev manifest: every clip streamed in chunks of
   ``--chunk-ms`` through :class:`asr.streaming.StreamingRecognizer` (greedy
-  and lm finals), next to the offline model's ``asr evaluate`` figures
+  and lm), next to the offline model's ``asr evaluate`` figures
   (``--offline-model``, greedy and lm), on the same normaliser.
 * **Latency** of each final word, from the end of the word in the audio
   (its end time in the final segment) to the moment it is shown as a partial
-  (its position in the open segment's greedy words first holds it) and as
-  final. Audio is taken to arrive in real time, a chunk at a time: chunk k is
+  (its position in the open segment's partial words, read by the same
+  decoder, first holds it) and as final, for each decoder. Audio is taken to arrive in real time, a chunk at a time: chunk k is
   there at ``(k + 1) * chunk`` seconds, is processed as soon as it is there
   and the one before it is done, and what it shows is shown when its
   processing ends, so latency = the chunk's arrival + any backlog + its
@@ -17,7 +17,7 @@ Three measurements, one model folder trained with ``--model streaming_gru``:
 * **A long stream**: dev clips joined with half a second of silence into
   ``--long-minutes`` of audio, fed a chunk at a time; the real-time factor
   (processing seconds / audio seconds) and the process's resident memory
-  every 5 minutes of audio (it must stay flat) and at its peak.
+  every 5 minutes of audio (it must stay flat) and at its peak, for each decoder.
 
     python benchmarks/streaming.py --model models/streaming --offline-model asr/default_model \\
         --manifest ../shared/corpus/dev/*.jsonl --output benchmarks/streaming
@@ -78,9 +78,9 @@ def _note(update, clock: float, words: list[dict], first_seen: dict, segment_ind
 def accuracy(model, offline, manifests: list[Path], *, decoders: list[str], chunk_ms: float) -> tuple[list, dict]:
     """WER and CER of the streaming model's finals and of the offline model, per manifest and decoder.
 
-    Also returns the latencies of every final word of the first decoder (s): {"partial": [...], "final": [...]}.
+    Also returns the latencies of every final word (s) by decoder: {decoder: {"partial": [...], "final": [...]}}.
     """
-    rows, latencies = [], {"partial": [], "final": []}
+    rows, latencies = [], {decoder: {"partial": [], "final": []} for decoder in decoders}
     for manifest in manifests:
         utterances = list(read_manifest(manifest))
         for decoder in decoders:
@@ -90,9 +90,8 @@ def accuracy(model, offline, manifests: list[Path], *, decoders: list[str], chun
                 text, words = stream_clip(model.stream(decoder=decoder), samples,
                                           chunk=round(chunk_ms / 1000 * model.sample_rate))
                 hypotheses.append(text)
-                if decoder == decoders[0]:
-                    latencies["partial"] += [w["partial"] - w["end"] for w in words]
-                    latencies["final"] += [w["final"] - w["end"] for w in words]
+                for kind in ("partial", "final"):
+                    latencies[decoder][kind] += [w[kind] - w["end"] for w in words]
             rates = error_rates([u.text for u in utterances], hypotheses)
             rows.append({"manifest": manifest_name(manifest), "system": "streaming", "decoder": decoder,
                          "wer": rates.wer, "cer": rates.cer, "seconds": time.perf_counter() - started})
@@ -154,15 +153,17 @@ def markdown(results: dict) -> str:
         lines.append(f"| {manifest} | {decoder} | {stream['wer']:.3f} / {stream['cer']:.3f} | "
                      + (f"{offline['wer']:.3f} / {offline['cer']:.3f} |" if offline else "- |"))
     latency = results["latency"]
-    lines += ["", "| word shown as | words | median latency (s) | 90th percentile (s) |", "|---|---:|---:|---:|"]
-    for kind in ("partial", "final"):
-        row = latency[kind]
-        lines.append(f"| {kind} | {row['words']} | {row['median_s']:.2f} | {row['p90_s']:.2f} |")
-    long = results["long"]
-    lines += ["", f"Long stream: {long['audio_minutes']} min, real-time factor {long['rtf']:.3f}, "
-                  f"{long['final_words']} final words, peak resident memory {long['peak_rss_mb']:.0f} MiB; "
-                  "resident memory by minutes of audio: "
-                  + ", ".join(f"{m['audio_minutes']} min {m['rss_mb']:.0f} MiB" for m in long["memory"]) + "."]
+    lines += ["", "| decoder | word shown as | words | median latency (s) | 90th percentile (s) |",
+              "|---|---|---:|---:|---:|"]
+    for decoder, kinds in latency.items():
+        for kind in ("partial", "final"):
+            row = kinds[kind]
+            lines.append(f"| {decoder} | {kind} | {row['words']} | {row['median_s']:.2f} | {row['p90_s']:.2f} |")
+    for decoder, long in results["long"].items():
+        lines += ["", f"Long stream, {decoder}: {long['audio_minutes']} min, real-time factor {long['rtf']:.3f}, "
+                      f"{long['final_words']} final words, peak resident memory {long['peak_rss_mb']:.0f} MiB; "
+                      "resident memory by minutes of audio: "
+                      + ", ".join(f"{m['audio_minutes']} min {m['rss_mb']:.0f} MiB" for m in long["memory"]) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -181,9 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     offline = load_model(args.offline_model) if args.offline_model else None
     rows, latencies = accuracy(model, offline, args.manifest, decoders=args.decoders, chunk_ms=args.chunk_ms)
     results = {"command": " ".join(sys.argv), "chunk_ms": args.chunk_ms, "accuracy": rows,
-               "latency": {kind: _percentiles(values) for kind, values in latencies.items()},
-               "long": long_stream(model, args.manifest, minutes=args.long_minutes, chunk_ms=args.chunk_ms,
-                                   decoder=args.decoders[0])}
+               "latency": {decoder: {kind: _percentiles(values) for kind, values in kinds.items()}
+                           for decoder, kinds in latencies.items()},
+               "long": {decoder: long_stream(model, args.manifest, minutes=args.long_minutes, chunk_ms=args.chunk_ms,
+                                             decoder=decoder) for decoder in args.decoders}}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     args.output.with_suffix(".md").write_text(markdown(results), encoding="utf-8")

@@ -243,3 +243,22 @@ def test_word_prefix_set_decodes_as_pyctcdecodes_own_trie(tiny_lm):
                       *(np.log(rng.dirichlet(np.ones(CLASSES) * 0.3, size=40)) for _ in range(5))]:
         expected = [(beam[0], round(beam[-1], 4)) for beam in theirs.decode_beams(log_probs, beam_width=16)]
         assert [(beam[0], round(beam[-1], 4)) for beam in ours.decode_beams(log_probs, beam_width=16)] == expected
+
+
+@needs_kenlm
+@pytest.mark.parametrize("seed", range(4))
+def test_lm_search_fed_in_chunks_gives_the_whole_utterances_beams(tiny_lm, seed):
+    decoder = build_decoder("lm", lm_path=tiny_lm.binary.parent, beam_width=16, alpha=0.5, beta=1.0)
+    rng = np.random.default_rng(seed)
+    log_probs = [ambiguous("the cat sat on the mat", "ck", lead=0.0), ambiguous("a dog sat", "do", lead=0.1),
+                 np.log(rng.dirichlet(np.ones(CLASSES) * 0.3, size=40)), spelled("the dog ate")][seed]
+    hotwords = ["kat"] if seed == 0 else []
+    expected = decoder.decode_nbest(log_probs, frame_seconds=FRAME_SECONDS, n=5, hotwords=hotwords)
+    theirs = decoder._decoder.decode_beams(log_probs, beam_width=16, prune_history=False, hotwords=hotwords or None,
+                                           hotword_weight=decoder.config.hotword_weight)
+    assert [h.text for h in expected] == [beam[0] for beam in theirs[:5]]  # the search is pyctcdecode's
+    stream = decoder.stream(frame_seconds=FRAME_SECONDS, hotwords=hotwords)
+    for chunk in np.array_split(log_probs, sorted(rng.integers(0, len(log_probs), size=4))):
+        stream.push(chunk)
+        assert stream.partial == " ".join(stream.partial.split())  # words, single spaces
+    assert stream.finish(n=5) == expected

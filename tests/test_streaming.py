@@ -64,14 +64,18 @@ def test_the_model_says_its_phrases(streaming_model):
 
 
 @pytest.mark.slow
-def test_random_chunks_finalise_the_words_of_feeding_the_file_at_once(streaming_model, rng):
+@pytest.mark.parametrize("decoder, max_segment_seconds", [("greedy", 20.0), ("beam", 20.0), ("beam", 1.0)])
+def test_random_chunks_finalise_the_words_of_feeding_the_file_at_once(streaming_model, rng, decoder,
+                                                                        max_segment_seconds):
+    # A 1-second limit cuts segments at their last pause, in frames an earlier chunk brought: decoded again.
     folder, path = streaming_model
     transcriber = load_model(folder)
     samples = load_audio(path)
-    offline = transcribe_stream(transcriber.stream(), samples, chunk_seconds=None)
+    options = {"decoder": decoder, "max_segment_seconds": max_segment_seconds}
+    offline = transcribe_stream(transcriber.stream(**options), samples, chunk_seconds=None)
     assert offline
     for _ in range(2):
-        recognizer, finals = transcriber.stream(), []
+        recognizer, finals = transcriber.stream(**options), []
         for chunk in stream_chunks(samples, chunk_samples=rng.integers(0, 4000, size=samples.size)):
             finals += recognizer.accept(chunk).finals
         finals += recognizer.finish().finals
