@@ -8,16 +8,22 @@ objects. Four kinds, made by :func:`build_decoder`:
 ``greedy``
     The best class in each frame, repeats merged, blanks dropped.
 ``beam``
-    CTC prefix beam search without a language model (pyctcdecode). With
-    ``beam_width=1`` it gives exactly the greedy transcript (barring exact ties).
+    CTC prefix beam search without a language model (pyctcdecode's search,
+    run by :mod:`asr.prefix_search` so that it can also take frames as they
+    come). With ``beam_width=1`` it gives exactly the greedy transcript
+    (barring exact ties).
 ``lm``
-    The same search with a KenLM n-gram model fused in (pyctcdecode):
+    The same search with a KenLM n-gram model fused in:
     ``score = acoustic + alpha * ln P_lm + beta * words (+ hotword bonus)``,
     where words outside the model's unigrams pay an unknown-word penalty.
 ``beam_tf``
     TensorFlow's ``tf.nn.ctc_beam_search_decoder``, kept for comparison
     (``benchmarks/decoders.py``). It sums over paths from the first frame, so
     with ``beam_width=1`` it is *not* the greedy transcript.
+
+Every decoder also decodes an utterance whose frames arrive in chunks
+(:meth:`Decoder.stream`, for live audio): partial text after each chunk, and
+at the end what :meth:`Decoder.decode_nbest` gives for all the frames.
 
 Word timings come from output frames: a word runs from the first frame of its
 first character to the end of the last frame of its last character, times
