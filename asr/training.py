@@ -24,6 +24,7 @@ import os
 import shutil
 import time
 import warnings
+import weakref
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -379,8 +380,7 @@ def _alignable_lengths(split: _Split, acoustic: keras.Model) -> np.ndarray:
 def greedy_transcripts(acoustic: keras.Model, table: FeatureTable, normalizer: Normalizer, alphabet: Alphabet, *,
                        max_frames: int = 40_000) -> list[str]:
     """Greedy transcripts of every utterance of a table (empty where its audio failed)."""
-    forward = tf.function(tf.autograph.experimental.do_not_convert(lambda x: acoustic(x, training=False)),
-                          input_signature=[tf.TensorSpec([None, None, table.values.shape[1]], tf.float32)])
+    forward = _inference_function(acoustic)
     transcripts = [""] * len(table.lengths)
     plan = BatchPlan(lengths=table.lengths[None], max_frames=max_frames, max_batch=128, sortagrad=True)
     for rows in plan.batches(0):
@@ -392,6 +392,19 @@ def greedy_transcripts(acoustic: keras.Model, table: FeatureTable, normalizer: N
         for i, scores, n in zip(rows, log_probs, frames):
             transcripts[int(i)] = greedy_decode(scores[: int(n)], alphabet=alphabet)
     return transcripts
+
+
+_INFERENCE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its traced forward pass
+
+
+def _inference_function(acoustic: keras.Model):
+    """The model's forward pass in inference mode as a graph function, traced once per model (not every epoch)."""
+    if acoustic not in _INFERENCE_FUNCTIONS:
+        model = weakref.ref(acoustic)  # the function must not keep its model alive in the table
+        signature = [tf.TensorSpec([None, None, acoustic.input_shape[-1]], tf.float32)]
+        _INFERENCE_FUNCTIONS[acoustic] = tf.function(
+            tf.autograph.experimental.do_not_convert(lambda x: model()(x, training=False)), input_signature=signature)
+    return _INFERENCE_FUNCTIONS[acoustic]
 
 
 def dev_scores(acoustic, split: _Split, normalizer: Normalizer, alphabet: Alphabet) -> dict[str, float]:
