@@ -421,6 +421,15 @@ class UtteranceStream:
             self._best.append(log_probs.argmax(axis=1))
 
     @property
+    def log_probs(self) -> np.ndarray:
+        """The checked log-probabilities pushed so far, shape ``(frames, num_classes)``."""
+        if not self._chunks:
+            return np.zeros((0, self._decoder.alphabet.num_classes))
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0]
+
+    @property
     def partial(self) -> str:
         """The best words so far: the search's best prefix, or the greedy reading; they may still change."""
         if self._search is not None:
@@ -433,7 +442,7 @@ class UtteranceStream:
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
         decoder = self._decoder
-        log_probs = np.concatenate(self._chunks) if self._chunks else np.zeros((0, decoder.alphabet.num_classes))
+        log_probs = self.log_probs
         if len(log_probs) == 0:
             return [Hypothesis(text="", score=0.0)]
         if self._search is not None:

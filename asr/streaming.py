@@ -122,9 +122,8 @@ class StreamingRecognizer:
         self._endpointer = Endpointer(endpoint, frame_seconds=self.frame_seconds, silent_classes=silent)
         self._pending = np.zeros(0, dtype=np.float32)  # samples from the start of the next feature frame
         self._received = 0  # samples received
-        self._segment: list[np.ndarray] = []  # log-probabilities of the open segment, in chunks
-        self._segment_start = 0  # its first output frame
-        self._utterance = self._decoder.stream(frame_seconds=self.frame_seconds, hotwords=self._hotwords)
+        self._segment_start = 0  # the open segment's first output frame
+        self._utterance = self._decoder.stream(frame_seconds=self.frame_seconds, hotwords=self._hotwords)  # its decoding
         self.finished = False
 
     def accept(self, samples: np.ndarray) -> StreamUpdate:
@@ -172,19 +171,14 @@ class StreamingRecognizer:
         finals, taken = [], 0
         for end in self._endpointer.push(log_probs.argmax(axis=1)):
             cut = max(end - first, taken)  # a segment cut short at its last pause may end in frames taken already
-            self._take(log_probs[taken:cut])
+            self._utterance.push(log_probs[taken:cut])
             taken = cut
             segment = self._close(end)
             if segment.text:
                 finals.append(segment)
-        self._take(log_probs[taken:])
+        self._utterance.push(log_probs[taken:])
         return StreamUpdate(finals=tuple(finals), partial=self._utterance.partial,
                             seconds=self._received / self.sample_rate)
-
-    def _take(self, log_probs: np.ndarray) -> None:
-        """Add frames to the open segment and to its decoding."""
-        self._segment.append(log_probs)
-        self._utterance.push(log_probs)
 
     def _close(self, end: int) -> Segment:
         """Decode the open segment's frames up to ``end`` (exclusive) and start the next there.
@@ -193,16 +187,16 @@ class StreamingRecognizer:
         segment ends before its last frame (cut short at its last pause), its
         frames up to ``end`` are decoded again, and the rest open the next one.
         """
-        frames = np.concatenate(self._segment) if self._segment else np.zeros((0, self._folder.alphabet.num_classes))
+        frames = self._utterance.log_probs
         cut = end - self._segment_start
         if cut == self._utterance.frames:
             hypothesis = self._utterance.finish()[0]
         else:
             hypothesis = self._decoder.decode(frames[:cut], frame_seconds=self.frame_seconds, hotwords=self._hotwords)
         start_seconds = self._segment_start * self.frame_seconds
-        self._segment, self._segment_start = [], end
+        self._segment_start = end
         self._utterance = self._decoder.stream(frame_seconds=self.frame_seconds, hotwords=self._hotwords)
-        self._take(frames[cut:])
+        self._utterance.push(frames[cut:])
         words = tuple(replace(w, start=w.start + start_seconds, end=w.end + start_seconds) for w in hypothesis.words)
         return Segment(text=hypothesis.text, start=start_seconds, end=end * self.frame_seconds, words=words)
 
