@@ -2,7 +2,9 @@
 # The streaming model (issue 22): streaming_gru (a front end with 40 ms of look-ahead, 3 x GRU(512), about 4.6 M
 # parameters), trained with the same data and augmentation as the offline model of training/unseen_speakers.sh,
 # then exported twice: acoustic.onnx (offline use) and streaming.npz (asr transcribe --stream, without TensorFlow).
-# 20 epochs of 8.3 h of audio, about 20 minutes each on 2 cores.
+# Stride 3 (30 ms output frames), as the offline model: the step benchmark in training/RESULTS.md puts a stride-3
+# front end at 1.4 times the speed of stride 2 for the same GRUs, so the 20 epochs of 8.3 h of audio take about
+# 12-14 minutes each on 2 cores (about 4.5 hours) instead of about 20.
 #
 # Usage: training/streaming_model.sh   (run it again after a stop: it resumes from the newest checkpoint)
 # Reads ../shared beside the checkout, or $ASR_SHARED.
@@ -15,7 +17,7 @@ run=training/streaming_gru_v1
 resume=()
 [ -f "${run}/config.json" ] && resume=(--resume)
 python3 -m asr train --train "${shared}"/corpus/train/*.jsonl --dev "${shared}"/corpus/dev/*.jsonl --output "${run}" \
-  --model streaming_gru --features logmel \
+  --model streaming_gru --features logmel --option stride=3 \
   --max-frames 12000 --speeds 0.9 1.0 1.1 --frequency-warp 0.85 1.15 \
   --source-share fsdd=0.25 picovoice_keywords=0.25 \
   --epochs 20 --learning-rate 1e-3 --warmup-epochs 1 --patience 0 --seed 0 \
