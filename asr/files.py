@@ -1,14 +1,18 @@
-"""Writing files so that a crash or a kill never leaves half of one: write a temporary file, then rename it."""
+"""Files: written so that a crash or a kill never leaves half of one (a temporary file, then a rename), and JSON
+objects read with errors that name the file."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
+
+from asr.errors import ModelError
 
 TEMPORARY_MARK = ".tmp-"  # in the names of files being written: .NAME.tmp-PID[SUFFIX]
 
@@ -42,6 +46,23 @@ def write_text_atomically(path: str | PathLike, text: str) -> None:
     """Write UTF-8 text so that ``path`` holds either the old file or all of the new one."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def read_json_object(path: Path, *, error: type[Exception] = ModelError) -> dict:
+    """The JSON object in a UTF-8 file.
+
+    Raises
+    ------
+    error
+        Naming ``path``, if it cannot be read, is not JSON, or holds something other than an object.
+    """
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise error(f"{path}: not readable JSON ({problem})") from problem
+    if not isinstance(value, dict):
+        raise error(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def remove_temporaries(*folders: str | PathLike) -> list[Path]:

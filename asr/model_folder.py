@@ -14,7 +14,6 @@ transcription then runs without importing TensorFlow (:mod:`asr.networks`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -25,6 +24,7 @@ from asr.alphabet import Alphabet
 from asr.decoders import DecoderConfig
 from asr.errors import ModelError
 from asr.features import FeatureConfig, Normalizer
+from asr.files import read_json_object
 from asr.networks import KERAS_FILE, KerasNetwork, load_keras_model, load_network, stride_of
 
 REQUIRED_FILES = (KERAS_FILE, "config.json", "normalizer.json", "alphabet.json")
@@ -84,7 +84,7 @@ def load_model_folder(path: str | PathLike | None = None, *, runtime: str = "aut
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise ModelError(f"{path}: model folder lacks {', '.join(missing)}")
-    config = _read_json(path / "config.json")
+    config = read_json_object(path / "config.json")
     try:
         features = FeatureConfig.from_dict(config["features"])
     except (KeyError, TypeError, ValueError) as error:
@@ -96,17 +96,6 @@ def load_model_folder(path: str | PathLike | None = None, *, runtime: str = "aut
     _check_consistent(path, network, features, normalizer, alphabet)
     return ModelFolder(path=path, network=network, features=features, normalizer=normalizer, alphabet=alphabet,
                        decoding=decoding, config=config)
-
-
-def _read_json(path: Path) -> dict:
-    """A JSON object from a file, or ModelError naming it."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{path}: not readable JSON ({error})") from error
-    if not isinstance(value, dict):
-        raise ModelError(f"{path}: expected a JSON object, got {type(value).__name__}")
-    return value
 
 
 def _load_part(loader, path: Path):
@@ -130,7 +119,7 @@ def read_decoding(folder: str | PathLike) -> DecoderConfig:
         If the file is not a JSON object of decoder settings; the message names it.
     """
     path = Path(folder) / DECODING_FILE
-    values = _read_json(path) if path.is_file() else {}
+    values = read_json_object(path) if path.is_file() else {}
     try:
         return DecoderConfig.from_dict(values, folder=folder)
     except (TypeError, ValueError) as error:

@@ -15,7 +15,6 @@ made from its current ``model.keras`` and ONNX Runtime is installed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from asr.errors import ModelError
+from asr.files import read_json_object
 from asr.frames import TimeStep, output_frames, steps_from_dicts, total_stride
 
 KERAS_FILE = "model.keras"
@@ -198,14 +198,7 @@ def file_sha256(path: Path) -> str:
 
 def read_export_info(folder: Path) -> dict:
     """The folder's ``acoustic.json``; ModelError naming it if unreadable."""
-    path = folder / EXPORT_INFO_FILE
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{path}: not readable JSON ({error})") from error
-    if not isinstance(info, dict):
-        raise ModelError(f"{path}: expected a JSON object, got {type(info).__name__}")
-    return info
+    return read_json_object(folder / EXPORT_INFO_FILE)
 
 
 def _export_problem(folder: Path) -> str | None:
