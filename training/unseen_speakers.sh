@@ -3,7 +3,7 @@
 # VTLP, for voices the bundled model has never heard. training/RESULTS.md has why each setting is there.
 #
 #   1. the cnn_bigru acoustic model, stride-3 front end and 3 x BiGRU(320) (about 5 M parameters, the bundled
-#      model's training speed), 40 epochs; one epoch is 8.3 h of audio, about 16 minutes on 2 cores;
+#      model's training speed), 40 epochs; one epoch is 8.3 h of audio, 10-13 minutes on 2 cores (about 8 h in all);
 #   2. exported (ONNX) beside its model.keras, for fast transcription.
 # Bundling (copy into asr/default_model with the LM, `asr lm tune` at width 128) follows once it beats the bundled
 # model on dev/librispeech_clips and is no worse on the other two (training/default_model.sh shows the steps).
