@@ -32,18 +32,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from asr.manifest import read_manifest
 
-    labels = {Path(line["source"]).resolve(): line for line in _json_lines(args.labels) if line["offset"] == 0.0}
+    labels = {Path(u.extra["source"]).resolve(): {**u.extra, "text": u.text}
+              for u in read_manifest(args.labels, check_audio=False) if u.extra["offset"] == 0.0}
     rows = [_score(Path(gold).stem, list(read_manifest(gold)), labels) for gold in args.gold]
     Path(args.output + ".json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     table = _markdown(rows, labels=args.labels, argv=sys.argv[1:] if argv is None else argv)
     Path(args.output + ".md").write_text(table, encoding="utf-8")
     print(table)
     return 0
-
-
-def _json_lines(path: str) -> list[dict]:
-    with open(path, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 def _score(name: str, utterances: list, labels: dict[Path, dict]) -> dict:
