@@ -220,6 +220,8 @@ def _add_lm(commands) -> None:
     tune.add_argument("--store-beam-width", type=int, metavar="WIDTH",
                       help="beam width to store in decoding.json for decoding (default: keep the model's); "
                            "tuning at a narrow beam and decoding at a wider one is common")
+    tune.add_argument("--jobs", type=int, default=1, metavar="N",
+                      help="grid points decoded at once in parallel processes (default: 1)")
     tune.set_defaults(run=_lm_tune)
 
 
@@ -236,7 +238,8 @@ def _lm_tune(args: argparse.Namespace, extra: list[str]) -> int:
     if args.lm:
         tuning.install_language_model(args.model, args.lm)
     grid = {key: value for key, value in (("alphas", args.alphas), ("betas", args.betas)) if value}
-    result = tuning.tune_lm_weights(load_model(args.model), args.manifest, beam_width=args.beam_width, **grid)
+    result = tuning.tune_lm_weights(load_model(args.model), args.manifest, beam_width=args.beam_width,
+                                     jobs=args.jobs, **grid)
     settings = replace(read_decoding(args.model), alpha=result.alpha, beta=result.beta, tuned_on=args.manifest)
     if args.store_beam_width is not None:
         settings = replace(settings, beam_width=args.store_beam_width)

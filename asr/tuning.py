@@ -3,12 +3,14 @@
 The acoustic model runs once over the dev manifests; then every (alpha, beta)
 pair of a grid decodes the same log-probabilities, and the pair with the
 lowest WER (CER breaking ties) is stored in the model folder's
-``decoding.json``, so ``--decoder lm`` uses it by default.
+``decoding.json``, so ``--decoder lm`` uses it by default. The search is
+single-threaded Python, so grid points can be decoded in parallel processes.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ class TuningResult:
 
 def tune_lm_weights(transcriber: Transcriber, manifests: Sequence[str | PathLike], *,
                     alphas: Sequence[float] = ALPHAS, betas: Sequence[float] = BETAS,
-                    beam_width: int | None = None) -> TuningResult:
+                    beam_width: int | None = None, jobs: int = 1) -> TuningResult:
     """Grid-search alpha and beta of the model's LM decoder on dev manifests.
 
     Parameters
@@ -55,27 +57,53 @@ def tune_lm_weights(transcriber: Transcriber, manifests: Sequence[str | PathLike
         The grid.
     beam_width : int, optional
         Beam width while tuning; default the folder's.
+    jobs : int
+        Processes decoding grid points at once (each loads the language model
+        and holds every dev utterance's log-probabilities).
 
     Returns
     -------
     TuningResult
     """
+    if jobs < 1:
+        raise ValueError(f"jobs must be a positive number of processes, got {jobs}")
     folder = transcriber.folder
     if folder.decoding.lm_path is None:
         raise ValueError(f"{folder.path}: the model has no language model to tune (pass an LM with --lm)")
     references, scores = _dev_scores(transcriber, manifests)
-    grid = []
-    for alpha in alphas:
-        for beta in betas:
-            config = folder.decoding.for_kind("lm", beam_width=beam_width or folder.decoding.beam_width,
-                                              alpha=alpha, beta=beta)
-            decoder = decoder_from_config(config, alphabet=folder.alphabet)
-            hypotheses = [decoder.decode(s, frame_seconds=folder.frame_seconds).text for s in scores]
-            rates = error_rates(references, hypotheses)
-            grid.append({"alpha": alpha, "beta": beta, "wer": rates.wer, "cer": rates.cer})
-            logger.info("alpha %.2f beta %.2f: WER %.4f CER %.4f", alpha, beta, rates.wer, rates.cer)
+    width = beam_width or folder.decoding.beam_width
+    configs = [folder.decoding.for_kind("lm", beam_width=width, alpha=alpha, beta=beta)
+               for alpha in alphas for beta in betas]
+    dev = (references, scores, folder.alphabet, folder.frame_seconds)
+    if jobs > 1 and len(configs) > 1:
+        with multiprocessing.get_context("spawn").Pool(min(jobs, len(configs)), _keep_dev_set, (dev,)) as pool:
+            grid = pool.map(_score_grid_point, configs, chunksize=1)
+    else:
+        _keep_dev_set(dev)
+        grid = [_score_grid_point(config) for config in configs]
+    for point in grid:
+        logger.info("alpha %.2f beta %.2f: WER %.4f CER %.4f", point["alpha"], point["beta"], point["wer"],
+                    point["cer"])
     best = min(grid, key=lambda point: (point["wer"], point["cer"]))
     return TuningResult(alpha=best["alpha"], beta=best["beta"], wer=best["wer"], cer=best["cer"], grid=tuple(grid))
+
+
+_dev_set: tuple = ()  # (references, log-probabilities, alphabet, frame seconds) of the process's tuning run
+
+
+def _keep_dev_set(dev: tuple) -> None:
+    """Hold the dev set in this process for :func:`_score_grid_point` (a pool's initializer)."""
+    global _dev_set
+    _dev_set = dev
+
+
+def _score_grid_point(config: DecoderConfig) -> dict:
+    """Decode the held dev set with one (alpha, beta) pair; its WER and CER."""
+    references, scores, alphabet, frame_seconds = _dev_set
+    decoder = decoder_from_config(config, alphabet=alphabet)
+    hypotheses = [decoder.decode(s, frame_seconds=frame_seconds).text for s in scores]
+    rates = error_rates(references, hypotheses)
+    return {"alpha": config.alpha, "beta": config.beta, "wer": rates.wer, "cer": rates.cer}
 
 
 def _dev_scores(transcriber: Transcriber, manifests) -> tuple[list[str], list]:

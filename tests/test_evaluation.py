@@ -108,7 +108,8 @@ def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, 
     assert main(["lm", "build", "--text", str(text), "--order", "2", "--output", str(tmp_path / "lm"),
                  "--discount-fallback", "--memory", "64M"]) == 0
     code = main(["lm", "tune", "--model", str(model), "--manifest", str(manifest), "--lm", str(tmp_path / "lm"),
-                 "--alphas", "0.5", "1.0", "--betas", "0", "1", "--beam-width", "8", "--store-beam-width", "12"])
+                 "--alphas", "0.5", "1.0", "--betas", "0", "1", "--beam-width", "8", "--store-beam-width", "12",
+                 "--jobs", "2"])
     assert code == 0
     best = json.loads(capsys.readouterr().out.splitlines()[-1])
     decoding = json.loads((model / "decoding.json").read_text())
@@ -119,3 +120,26 @@ def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, 
     assert decoding["lm_path"] == "lm/lm.bin" and (model / decoding["lm_path"]).is_file()  # relative to the folder
     assert main(["evaluate", str(manifest), "--model", str(model), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["decoder"] == "lm"
+
+
+def test_lm_tuning_in_parallel_processes_scores_the_grid_as_one_process_does(trained, tmp_path):
+    import shutil
+
+    from asr.lm import kenlm_available
+    from asr.tuning import install_language_model, tune_lm_weights
+    if not kenlm_available():
+        pytest.skip("KenLM's lmplz and build_binary not found (run scripts/build_kenlm.sh, or set ASR_KENLM_BIN)")
+    output, manifest = trained
+    model = tmp_path / "model"
+    shutil.copytree(output, model)
+    text = tmp_path / "text.txt"
+    text.write_text("low high top\nhigh top low\ntop low high\n" * 5)
+    assert main(["lm", "build", "--text", str(text), "--order", "2", "--output", str(tmp_path / "lm"),
+                 "--discount-fallback", "--memory", "64M"]) == 0
+    install_language_model(model, tmp_path / "lm")
+    grid = {"alphas": (0.0, 0.5, 2.0), "betas": (-2.0, 0.0, 3.0), "beam_width": 8}
+    alone = tune_lm_weights(load_model(model), [manifest], **grid)
+    parallel = tune_lm_weights(load_model(model), [manifest], jobs=3, **grid)
+    assert parallel == alone and len(alone.grid) == 9
+    with pytest.raises(ValueError, match="jobs must be a positive"):
+        tune_lm_weights(load_model(model), [manifest], jobs=0, **grid)
