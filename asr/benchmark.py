@@ -1,4 +1,4 @@
-"""WER benchmark runs: every model x decoder x manifest, with PocketSphinx as an optional baseline row.
+"""WER benchmark runs: every model x decoder x manifest, with PocketSphinx and Whisper as optional baseline rows.
 
 A run writes into one output folder::
 
@@ -23,6 +23,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from os import PathLike
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 DECODERS = ("greedy", "beam", "lm")
 DEFAULT_MODEL_NAME = "default"  # how the bundled model is named in --model and in tables
+UNPORTABLE_FILE_CHARACTERS = re.compile(r"[^\w.-]")  # kept out of cell file names (a colon, for one)
 FINGERPRINTED = ("model.keras", "config.json", "normalizer.json", "alphabet.json", "decoding.json")
 COLUMNS = ("model", "parameters", "decoder", "beam_width", "manifest", "utterances", "audio_seconds", "wer", "cer",
            "substitutions", "deletions", "insertions", "reference_words", "rtf", "processing_seconds", "failed",
@@ -54,9 +56,10 @@ class Cell:
 
     @property
     def key(self) -> str:
-        """A file name for the cell, stable across runs."""
+        """A file name for the cell, stable across runs, of characters every file system takes."""
         digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
-        return f"{Path(self.model).name}-{self.decoder}-{Path(self.manifest).stem}-{digest}"
+        name = f"{Path(self.model).name}-{self.decoder}-{Path(self.manifest).stem}"
+        return f"{UNPORTABLE_FILE_CHARACTERS.sub('_', name)}-{digest}"  # "whisper:tiny.en" -> "whisper_tiny.en"
 
 
 @dataclass(frozen=True)

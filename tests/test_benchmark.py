@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -49,6 +50,12 @@ def test_a_rerun_measures_only_the_missing_cells(trained, tmp_path):
 
     assert greedy.stat().st_mtime_ns == kept and beam.is_file()
     assert sorted(row["decoder"] for row in result.rows) == ["beam", "greedy"]
+
+
+def test_a_cell_file_name_keeps_to_portable_characters():
+    whisper = Cell("whisper:tiny.en", "whisper:tiny.en", "../dev/speech ocean.jsonl")
+    assert re.fullmatch(r"whisper_tiny\.en-whisper_tiny\.en-speech_ocean-[0-9a-f]{12}", whisper.key)
+    assert whisper.key != Cell("whisper:base.en", "whisper:base.en", "../dev/speech ocean.jsonl").key
 
 
 def test_a_broken_model_is_reported_and_the_other_cells_still_run(trained, tmp_path, capsys):
