@@ -94,20 +94,27 @@ def test_evaluate_counts_unreadable_audio_and_exits_1(trained, tmp_path, capsys)
     assert line["failed"] == 2 and line["utterances"] == 6
 
 
-def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, tmp_path, capsys):
+def _model_copy_and_lm(trained, tmp_path):
+    """A copy of the trained model folder and a bigram LM of its words built beside it (skips without KenLM)."""
     import shutil
 
     from asr.lm import kenlm_available
     if not kenlm_available():
         pytest.skip("KenLM's lmplz and build_binary not found (run scripts/build_kenlm.sh, or set ASR_KENLM_BIN)")
-    output, manifest = trained
+    output, _ = trained
     model = tmp_path / "model"
     shutil.copytree(output, model)
     text = tmp_path / "text.txt"
     text.write_text("low high top\nhigh top low\ntop low high\nlow low high\n" * 5)
     assert main(["lm", "build", "--text", str(text), "--order", "2", "--output", str(tmp_path / "lm"),
                  "--discount-fallback", "--memory", "64M"]) == 0
-    code = main(["lm", "tune", "--model", str(model), "--manifest", str(manifest), "--lm", str(tmp_path / "lm"),
+    return model, tmp_path / "lm"
+
+
+def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, tmp_path, capsys):
+    model, lm = _model_copy_and_lm(trained, tmp_path)
+    manifest = trained[1]
+    code = main(["lm", "tune", "--model", str(model), "--manifest", str(manifest), "--lm", str(lm),
                  "--alphas", "0.5", "1.0", "--betas", "0", "1", "--beam-width", "8", "--store-beam-width", "12",
                  "--jobs", "2"])
     assert code == 0
@@ -123,20 +130,11 @@ def test_lm_tune_stores_the_best_weights_and_evaluate_then_uses_the_lm(trained, 
 
 
 def test_lm_tuning_in_parallel_processes_scores_the_grid_as_one_process_does(trained, tmp_path):
-    import shutil
-
-    from asr.lm import kenlm_available
     from asr.tuning import install_language_model, tune_lm_weights
-    if not kenlm_available():
-        pytest.skip("KenLM's lmplz and build_binary not found (run scripts/build_kenlm.sh, or set ASR_KENLM_BIN)")
-    output, manifest = trained
-    model = tmp_path / "model"
-    shutil.copytree(output, model)
-    text = tmp_path / "text.txt"
-    text.write_text("low high top\nhigh top low\ntop low high\n" * 5)
-    assert main(["lm", "build", "--text", str(text), "--order", "2", "--output", str(tmp_path / "lm"),
-                 "--discount-fallback", "--memory", "64M"]) == 0
-    install_language_model(model, tmp_path / "lm")
+
+    model, lm = _model_copy_and_lm(trained, tmp_path)
+    manifest = trained[1]
+    install_language_model(model, lm)
     grid = {"alphas": (0.0, 0.5, 2.0), "betas": (-2.0, 0.0, 3.0), "beam_width": 8}
     alone = tune_lm_weights(load_model(model), [manifest], **grid)
     parallel = tune_lm_weights(load_model(model), [manifest], jobs=3, **grid)
