@@ -77,15 +77,22 @@ def tune_lm_weights(transcriber: Transcriber, manifests: Sequence[str | PathLike
     dev = (references, scores, folder.alphabet, folder.frame_seconds)
     if jobs > 1 and len(configs) > 1:
         with multiprocessing.get_context("spawn").Pool(min(jobs, len(configs)), _keep_dev_set, (dev,)) as pool:
-            grid = pool.map(_score_grid_point, configs, chunksize=1)
+            grid = _logged(pool.imap(_score_grid_point, configs))
     else:
         _keep_dev_set(dev)
-        grid = [_score_grid_point(config) for config in configs]
-    for point in grid:
-        logger.info("alpha %.2f beta %.2f: WER %.4f CER %.4f", point["alpha"], point["beta"], point["wer"],
-                    point["cer"])
+        grid = _logged(map(_score_grid_point, configs))
     best = min(grid, key=lambda point: (point["wer"], point["cer"]))
     return TuningResult(alpha=best["alpha"], beta=best["beta"], wer=best["wer"], cer=best["cer"], grid=tuple(grid))
+
+
+def _logged(points) -> list[dict]:
+    """The grid points, each logged as it is scored."""
+    grid = []
+    for point in points:
+        logger.info("alpha %.2f beta %.2f: WER %.4f CER %.4f", point["alpha"], point["beta"], point["wer"],
+                    point["cer"])
+        grid.append(point)
+    return grid
 
 
 _dev_set: tuple = ()  # (references, log-probabilities, alphabet, frame seconds) of the process's tuning run
