@@ -79,8 +79,7 @@ def tune_lm_weights(transcriber: Transcriber, manifests: Sequence[str | PathLike
         with multiprocessing.get_context("spawn").Pool(min(jobs, len(configs)), _keep_dev_set, (dev,)) as pool:
             grid = _logged(pool.imap(_score_grid_point, configs))
     else:
-        _keep_dev_set(dev)
-        grid = _logged(map(_score_grid_point, configs))
+        grid = _logged(_score(config, dev) for config in configs)
     best = min(grid, key=lambda point: (point["wer"], point["cer"]))
     return TuningResult(alpha=best["alpha"], beta=best["beta"], wer=best["wer"], cer=best["cer"], grid=tuple(grid))
 
@@ -95,18 +94,23 @@ def _logged(points) -> list[dict]:
     return grid
 
 
-_dev_set: tuple = ()  # (references, log-probabilities, alphabet, frame seconds) of the process's tuning run
+_dev_set: tuple = ()  # a pool worker's dev set: (references, log-probabilities, alphabet, frame seconds)
 
 
 def _keep_dev_set(dev: tuple) -> None:
-    """Hold the dev set in this process for :func:`_score_grid_point` (a pool's initializer)."""
+    """Hold the dev set in a pool worker for :func:`_score_grid_point` (the pool's initializer)."""
     global _dev_set
     _dev_set = dev
 
 
 def _score_grid_point(config: DecoderConfig) -> dict:
-    """Decode the held dev set with one (alpha, beta) pair; its WER and CER."""
-    references, scores, alphabet, frame_seconds = _dev_set
+    """:func:`_score` on the dev set this pool worker holds."""
+    return _score(config, _dev_set)
+
+
+def _score(config: DecoderConfig, dev: tuple) -> dict:
+    """Decode ``dev`` (references, log-probabilities, alphabet, frame seconds) with one pair; its WER and CER."""
+    references, scores, alphabet, frame_seconds = dev
     decoder = decoder_from_config(config, alphabet=alphabet)
     hypotheses = [decoder.decode(s, frame_seconds=frame_seconds).text for s in scores]
     rates = error_rates(references, hypotheses)

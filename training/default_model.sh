@@ -2,7 +2,7 @@
 # The default model from scratch to asr/default_model, in one command:
 #   1. the 4-gram KenLM language model (lm_corpus.txt + the training transcripts),
 #   2. the acoustic model: training/unseen_speakers.sh (cnn_bigru, stride 3, 3 x BiGRU(320), 5.06 M parameters,
-#      every training manifest with speed perturbation and VTLP, 40 epochs, about 8 h on 2 cores; it resumes where a
+#      every training manifest with speed perturbation and VTLP, 40 epochs, about 7.5 h on 2 cores; it resumes where a
 #      stopped run left off) and its ONNX export,
 #   3. the bundle: the run's best epoch by dev CER, its feature statistics, the export and the LM, copied into the
 #      package,

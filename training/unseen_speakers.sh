@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The next default model (issue 19): trained from scratch on every training manifest, with speed perturbation and
-# VTLP, for voices the bundled model has never heard. training/RESULTS.md has why each setting is there.
+# The default model's acoustic model (issue 19): trained from scratch on every training manifest, with speed
+# perturbation and VTLP, for voices the model it replaced had never heard. training/RESULTS.md has why each setting
+# is there.
 #
-#   1. the cnn_bigru acoustic model, stride-3 front end and 3 x BiGRU(320) (about 5 M parameters, the bundled
-#      model's training speed), 40 epochs; one epoch is 8.3 h of audio, 10-13 minutes on 2 cores (about 8 h in all);
+#   1. the cnn_bigru acoustic model, stride-3 front end and 3 x BiGRU(320) (5.06 M parameters, at the training speed
+#      of the 3.4 M stride-2 model before it), 40 epochs; one epoch is 8.3 h of audio, 10-13 minutes on 2 cores
+#      (7.5 h in all);
 #   2. exported (ONNX) beside its model.keras, for fast transcription.
-# Bundling (copy into asr/default_model with the LM, `asr lm tune` at width 128) follows once it beats the bundled
-# model on dev/librispeech_clips and is no worse on the other two (training/default_model.sh shows the steps).
+# training/default_model.sh runs this, then bundles the best epoch into asr/default_model with the LM and tunes
+# alpha and beta at width 128.
 #
 # Usage: training/unseen_speakers.sh   (run it again after a stop: it resumes from the newest checkpoint)
 # Reads ../shared beside the checkout, or $ASR_SHARED.
