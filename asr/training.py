@@ -282,7 +282,11 @@ def _read_manifests(paths) -> tuple[list[Utterance], list[str]]:
 
 
 def _check_same_architecture(config: TrainConfig, start: ModelFolder) -> None:
-    """The run must build the model that ``start`` holds, on the same features.
+    """The run must build a model that takes ``start``'s weights, on the same features.
+
+    Model options that carry no weights (``dropout``, ``utterance_norm``) may
+    differ: a fine-tune can change them. The others must give every layer the
+    shapes of ``start``'s.
 
     Raises
     ------
@@ -293,7 +297,15 @@ def _check_same_architecture(config: TrainConfig, start: ModelFolder) -> None:
               "features": start.features}
     ours = {"model": config.model, "model_options": config.model_options, "features": config.features}
     differences = [f"{name}: {ours[name]!r} here, {theirs[name]!r} in {start.path}"
-                   for name in ours if ours[name] != theirs[name]]
+                   for name in ("model", "features") if ours[name] != theirs[name]]
+    if not differences and ours["model_options"] != theirs["model_options"]:
+        candidate = build_model(config.model, input_dim=config.features.dim, num_classes=start.alphabet.num_classes,
+                                **config.model_options)
+        try:
+            copy_weights(start.acoustic, candidate)
+        except ValueError as error:
+            differences.append(f"model_options: {ours['model_options']!r} here, {theirs['model_options']!r} "
+                               f"in {start.path} ({error})")
     if differences:
         raise ValueError("init_from must hold the model this run trains; " + "; ".join(differences))
 

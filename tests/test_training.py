@@ -136,6 +136,18 @@ def test_fine_tuning_refuses_a_model_folder_of_another_shape(tmp_path):
         train(wider, verbose=0)
 
 
+def test_fine_tuning_may_change_options_that_carry_no_weights(tmp_path):
+    manifest = _tone_manifest(tmp_path / "data")
+    start = train(_tiny_config(manifest, tmp_path / "start", epochs=1), verbose=0)
+    normalised = {**TINY_MODEL, "dropout": 0.2, "utterance_norm": "mean"}
+    tuned = train(_tiny_config(manifest, tmp_path / "tuned", epochs=1, init_from=str(start),
+                               model_options=normalised), verbose=0)
+
+    model = keras.saving.load_model(tuned / "model.keras")
+    assert "utterance_norm" in [layer.name for layer in model.layers]
+    assert TrainConfig.load(tuned / "config.json").model_options == normalised
+
+
 def test_asr_train_init_from_takes_the_model_and_features_of_the_folder(tmp_path, capsys):
     from asr.cli import main
 
