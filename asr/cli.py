@@ -153,7 +153,7 @@ def _starting_model(args: argparse.Namespace) -> tuple[str | None, dict]:
                       "features": FeatureConfig(kind=args.features or "spectrogram")}
     init_from = str(default_model_path()) if args.init_from == DEFAULT_MODEL_NAME else args.init_from
     start = TrainConfig.load(Path(init_from) / CONFIG_FILE)  # the weights are loaded (and checked) by train()
-    return init_from, {"model": args.model or start.model, "model_options": options or start.model_options,
+    return init_from, {"model": args.model or start.model, "model_options": {**start.model_options, **options},
                        "features": FeatureConfig(kind=args.features) if args.features else start.features}
 
 

@@ -163,6 +163,10 @@ def test_asr_train_init_from_takes_the_model_and_features_of_the_folder(tmp_path
     assert main(common + ["--output", str(tmp_path / "other"), "--features", "mfcc"]) == 2
     assert "features" in capsys.readouterr().err and not (tmp_path / "other" / "checkpoints").exists()
 
+    assert main(common + ["--output", str(tmp_path / "normalised"), "--option", "utterance_norm=mean"]) == 0
+    assert TrainConfig.load(tmp_path / "normalised" / "config.json").model_options == {**TINY_MODEL,
+                                                                                       "utterance_norm": "mean"}
+
 
 @pytest.mark.slow
 def test_a_run_killed_mid_training_resumes_losing_at_most_one_epoch(tmp_path):

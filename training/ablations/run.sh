@@ -25,8 +25,8 @@ for name in "$@"; do
     noise) extra=(--augment noise) ;;
     channel) extra=(--augment channel) ;;
     speed) extra=(--speeds 0.9 1.0 1.1) ;;
-    utterance_mean) extra=(--option layers=3 --option utterance_norm=mean) ;;  # no weights: the same start fits
-    utterance_meanvar) extra=(--option layers=3 --option utterance_norm=meanvar) ;;
+    utterance_mean) extra=(--option utterance_norm=mean) ;;  # no weights: the same start fits
+    utterance_meanvar) extra=(--option utterance_norm=meanvar) ;;
     synthetic) extra=(--train "${shared}"/corpus/train/*.jsonl runs/synth20/out/synthetic.jsonl
                       --source-share fsdd=0.25 picovoice_keywords=0.25 synthetic=0.25) ;;
     synthetic_2h) extra=(--train "${shared}"/corpus/train/*.jsonl runs/synth5/out/synthetic.jsonl) ;;  # all of a 2 h set
