@@ -3,8 +3,9 @@
 # parameters), trained with the same data and augmentation as the offline model of training/unseen_speakers.sh,
 # then exported twice: acoustic.onnx (offline use) and streaming.npz (asr transcribe --stream, without TensorFlow).
 # Stride 3 (30 ms output frames), as the offline model: the step benchmark in training/RESULTS.md puts a stride-3
-# front end at 1.4 times the speed of stride 2 for the same GRUs, so the 20 epochs of 8.3 h of audio take about
-# 12-14 minutes each on 2 cores (about 4.5 hours) instead of about 20.
+# front end at 1.4 times the speed of stride 2 for the same GRUs. Measured (session 16, machine to itself): an epoch
+# of 8.3 h of audio takes 412 s on 2 cores, so the 20 epochs take about 2.3 hours, plus about 10 minutes the first
+# time for the feature caches of the three speeds.
 #
 # Usage: training/streaming_model.sh   (run it again after a stop: it resumes from the newest checkpoint)
 # Reads ../shared beside the checkout, or $ASR_SHARED.
