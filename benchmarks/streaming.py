@@ -106,6 +106,8 @@ def accuracy(model, offline, manifests: list[Path], *, decoders: list[str], chun
 def long_stream(model, manifests: list[Path], *, minutes: float, chunk_ms: float, decoder: str) -> dict:
     """Real-time factor and resident memory over one stream of ``minutes`` of joined dev clips."""
     clips = [u.audio_filepath for manifest in manifests for u in read_manifest(manifest)]
+    if not clips:
+        raise SystemExit(f"error: no usable utterances in {', '.join(map(str, manifests))} to build a long stream from")
     recognizer = model.stream(decoder=decoder)
     chunk = round(chunk_ms / 1000 * model.sample_rate)
     gap = np.zeros(round(GAP_SECONDS * model.sample_rate), np.float32)
