@@ -267,7 +267,8 @@ def _add_evaluate(commands) -> None:
     command = commands.add_parser("evaluate", help="score a model on manifests (WER, CER, real-time factor)",
                                   description="Transcribe every utterance of each manifest and score it.")
     command.add_argument("manifests", nargs="+", metavar="MANIFEST")
-    command.add_argument("--model", help="model folder (default: the model shipped with asr)")
+    command.add_argument("--model", help="model folder (default: the model shipped with asr; with --stream, its "
+                                          "streaming model)")
     command.add_argument("--decoder", choices=["greedy", "beam", "lm"],
                          help="default: lm when the model has a language model, else beam")
     command.add_argument("--beam-width", type=int, help="default: the model's tuned width")
@@ -325,7 +326,8 @@ def _add_transcribe(commands) -> None:
     command.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders; with --stream one file, or "
                                                                   "- for raw 16-bit 16 kHz mono PCM or a WAV stream "
                                                                   "on standard input")
-    command.add_argument("--model", help="model folder (default: the model shipped with asr)")
+    command.add_argument("--model", help="model folder (default: the model shipped with asr; with --stream, its "
+                                          "streaming model)")
     command.add_argument("--decoder", choices=["greedy", "beam", "lm"],
                          help="default: lm when the model has a language model, else beam")
     command.add_argument("--hotword", nargs="+", default=[], metavar="WORD", help="words to favour")
@@ -402,7 +404,7 @@ def _transcribe_stream(args: argparse.Namespace) -> int:
         print("error: --realtime plays a file; standard input arrives at its own pace", file=sys.stderr)
         return 2
     try:
-        recognizer = load_model(args.model, runtime=args.runtime).stream(
+        recognizer = load_model(args.model, runtime=args.runtime, streaming=True).stream(
             decoder=args.decoder or "greedy", pause_ms=args.pause_ms, hotwords=args.hotword or None)
         reader = PcmReader(sys.stdin.buffer, chunk_ms=args.chunk_ms) if source == "-" else None
         chunks = reader if reader is not None else play_file(source, chunk_ms=args.chunk_ms, realtime=args.realtime)

@@ -30,6 +30,7 @@ from asr.networks import KERAS_FILE, KerasNetwork, load_keras_model, load_networ
 REQUIRED_FILES = (KERAS_FILE, "config.json", "normalizer.json", "alphabet.json")
 DECODING_FILE = "decoding.json"  # the folder's DecoderConfig, optional
 DEFAULT_MODEL = "default_model"  # folder inside the package
+DEFAULT_STREAMING_MODEL = "default_streaming_model"  # the streaming_gru model shipped beside it, for live audio
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,13 +63,14 @@ class ModelFolder:
         return load_keras_model(self.path / KERAS_FILE)
 
 
-def default_model_path() -> Path:
-    """The model folder shipped inside the package."""
-    return Path(str(resources.files("asr") / DEFAULT_MODEL))
+def default_model_path(*, streaming: bool = False) -> Path:
+    """The model folder shipped inside the package: the offline model, or with ``streaming`` the streaming one."""
+    return Path(str(resources.files("asr") / (DEFAULT_STREAMING_MODEL if streaming else DEFAULT_MODEL)))
 
 
-def load_model_folder(path: str | PathLike | None = None, *, runtime: str = "auto") -> ModelFolder:
-    """Load and check a model folder; ``None`` loads the default model shipped with ``asr``.
+def load_model_folder(path: str | PathLike | None = None, *, runtime: str = "auto",
+                      streaming: bool = False) -> ModelFolder:
+    """Load and check a model folder; ``None`` loads a model shipped with ``asr`` (see :func:`default_model_path`).
 
     ``runtime`` chooses how the acoustic model runs (:func:`asr.networks.load_network`):
     ``auto`` (the exported graph when there is a current one), ``onnx`` or ``keras``.
@@ -78,7 +80,7 @@ def load_model_folder(path: str | PathLike | None = None, *, runtime: str = "aut
     ModelError
         If a file is missing or cannot be read; the message names the file.
     """
-    path = Path(path) if path is not None else default_model_path()
+    path = Path(path) if path is not None else default_model_path(streaming=streaming)
     if not path.is_dir():
         raise ModelError(f"{path}: no such model folder")
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]

@@ -262,8 +262,12 @@ def _groups(order: list[int], lengths: list[int], budget: int) -> list[list[int]
     return groups + ([current] if current else [])
 
 
-def load_model(path: str | PathLike | None = None, *, runtime: str = "auto") -> Transcriber:
-    """Load a model folder as a :class:`Transcriber`; with no path, the default model shipped with ``asr``.
+def load_model(path: str | PathLike | None = None, *, runtime: str = "auto", streaming: bool = False) -> Transcriber:
+    """Load a model folder as a :class:`Transcriber`; with no path, a model shipped with ``asr``.
+
+    With no path, ``streaming`` picks which shipped model: the offline
+    default (bidirectional, the more accurate) or the streaming one, whose
+    :meth:`Transcriber.stream` recognises live audio.
 
     ``runtime``: ``auto`` runs the folder's exported graph in ONNX Runtime
     when it has a current one (TensorFlow is then never imported), else
@@ -274,5 +278,6 @@ def load_model(path: str | PathLike | None = None, *, runtime: str = "auto") -> 
     >>> transcriber = asr.load_model()  # doctest: +SKIP
     >>> transcriber.transcribe("speech.wav").text  # doctest: +SKIP
     'hello world'
+    >>> live = asr.load_model(streaming=True).stream(decoder="lm")  # doctest: +SKIP
     """
-    return Transcriber(load_model_folder(path, runtime=runtime))
+    return Transcriber(load_model_folder(path, runtime=runtime, streaming=streaming))
