@@ -267,8 +267,7 @@ def _add_evaluate(commands) -> None:
     command = commands.add_parser("evaluate", help="score a model on manifests (WER, CER, real-time factor)",
                                   description="Transcribe every utterance of each manifest and score it.")
     command.add_argument("manifests", nargs="+", metavar="MANIFEST")
-    command.add_argument("--model", help="model folder (default: the model shipped with asr; with --stream, its "
-                                          "streaming model)")
+    command.add_argument("--model", help="model folder (default: the model shipped with asr)")
     command.add_argument("--decoder", choices=["greedy", "beam", "lm"],
                          help="default: lm when the model has a language model, else beam")
     command.add_argument("--beam-width", type=int, help="default: the model's tuned width")
